@@ -1,0 +1,2 @@
+DROP TABLE speakers;
+DROP DOMAIN speaker_kind;

@@ -1,0 +1,2 @@
+DROP TABLE claim_appearances;
+DROP FUNCTION claim_appearance_check_span();

@@ -1,0 +1,40 @@
+-- Revision numbers start at 1 and have no gaps. The application computes
+-- them under a row lock on the head; these triggers make the database refuse
+-- any writer that does not.
+CREATE FUNCTION claim_revisions_check_sequence() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    last integer;
+BEGIN
+    SELECT max(revision) INTO last FROM claim_revisions WHERE claim_id = NEW.claim_id;
+    IF NEW.revision <> coalesce(last, 0) + 1 THEN
+        RAISE EXCEPTION 'claim % cannot get revision % (its last revision is %)',
+            NEW.claim_id, NEW.revision, coalesce(last, 0)
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'claim_revisions_gap_free';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER claim_revisions_check_sequence
+    BEFORE INSERT ON claim_revisions
+    FOR EACH ROW EXECUTE FUNCTION claim_revisions_check_sequence();
+
+CREATE FUNCTION article_revisions_check_sequence() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    last integer;
+BEGIN
+    SELECT max(revision) INTO last FROM article_revisions WHERE article_id = NEW.article_id;
+    IF NEW.revision <> coalesce(last, 0) + 1 THEN
+        RAISE EXCEPTION 'article % cannot get revision % (its last revision is %)',
+            NEW.article_id, NEW.revision, coalesce(last, 0)
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'article_revisions_gap_free';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER article_revisions_check_sequence
+    BEFORE INSERT ON article_revisions
+    FOR EACH ROW EXECUTE FUNCTION article_revisions_check_sequence();

@@ -1,0 +1,76 @@
+//! Wires the HTTP layer to storage and runs the server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{App, HttpMessage, HttpServer, middleware, web};
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::http;
+use crate::storage::pool::DbPool;
+
+/// Shared by every request.
+pub struct AppState {
+    pub pool: DbPool,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_body_chars: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub limits: Limits,
+    pub workers: usize,
+    pub shutdown_timeout: Duration,
+}
+
+/// Builds the server on an already bound listener (tests bind port 0).
+pub fn build_server(
+    listener: TcpListener,
+    pool: DbPool,
+    settings: &HttpSettings,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(AppState {
+        pool,
+        limits: settings.limits.clone(),
+    });
+    let max_body = settings.limits.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::X_FRAME_OPTIONS, "DENY")),
+            )
+            .wrap_fn(|req, srv| {
+                use actix_web::dev::Service;
+                let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        res.headers_mut()
+                            .insert(header::HeaderName::from_static("x-request-id"), id);
+                    }
+                    Ok(res)
+                }
+            })
+            .wrap(TracingLogger::default())
+            .configure(http::configure)
+            .default_service(web::to(http::not_found))
+    })
+    .listen(listener)?
+    .workers(settings.workers)
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .run();
+    Ok(server)
+}

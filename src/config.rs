@@ -1,0 +1,90 @@
+//! Command line and environment configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "claimtrail",
+    version,
+    about = "A fact-claim ledger for newsrooms and fact-checkers"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format.
+    #[arg(long, global = true, env = "CLAIMTRAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (and, without DATABASE_URL, its own PostgreSQL cluster).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL. Without it claimtrail runs its own cluster
+    /// in the data folder.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Data folder of the embedded cluster.
+    #[arg(long, env = "CLAIMTRAIL_DATA_DIR", default_value = "claimtrail-data")]
+    pub data_dir: PathBuf,
+}
+
+impl DatabaseArgs {
+    /// An empty DATABASE_URL means "not set".
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "CLAIMTRAIL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Database connections in the pool [default: 4 per core, 4–64].
+    #[arg(long, env = "CLAIMTRAIL_POOL_SIZE")]
+    pub pool_size: Option<usize>,
+    /// Milliseconds a request waits for a database connection before a 503.
+    #[arg(long, env = "CLAIMTRAIL_POOL_TIMEOUT_MS", default_value_t = 5_000)]
+    pub pool_timeout_ms: u64,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "CLAIMTRAIL_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Longest article body accepted, in characters.
+    #[arg(long, env = "CLAIMTRAIL_MAX_ARTICLE_CHARS", default_value_t = 2 * 1024 * 1024)]
+    pub max_article_chars: usize,
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "CLAIMTRAIL_WORKERS")]
+    pub workers: Option<usize>,
+    /// Seconds to let in-flight requests finish on shutdown.
+    #[arg(long, env = "CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
+    pub shutdown_timeout_s: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Revert the most recent migration instead.
+    #[arg(long)]
+    pub revert: bool,
+}

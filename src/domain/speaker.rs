@@ -1,0 +1,89 @@
+//! Speakers: who a claim is attributed to.
+
+use serde::Deserialize;
+
+use super::text_enum;
+use super::validation::{MAX_SHORT_TEXT, Validator};
+use crate::error::AppResult;
+
+text_enum! {
+    /// What kind of source a speaker is. An `anonymous` speaker is known only
+    /// by the phrase the article uses ("sources close to the matter").
+    SpeakerKind {
+        Person => "person",
+        Organization => "organization",
+        Government => "government",
+        Publication => "publication",
+        Platform => "platform",
+        Anonymous => "anonymous",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSpeaker {
+    /// The name, or for an anonymous source the descriptive phrase.
+    pub name: String,
+    pub kind: SpeakerKind,
+    /// Role or title: "Prime Minister".
+    pub role: Option<String>,
+    pub affiliation: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSpeaker {
+    pub name: String,
+    pub kind: SpeakerKind,
+    pub role: Option<String>,
+    pub affiliation: Option<String>,
+    pub aliases: Vec<String>,
+}
+
+impl NewSpeaker {
+    pub fn validate(self) -> AppResult<ValidSpeaker> {
+        let mut v = Validator::new();
+        let name = v.required_text("name", &self.name, MAX_SHORT_TEXT);
+        let role = v.optional_text("role", self.role.as_deref(), MAX_SHORT_TEXT);
+        let affiliation =
+            v.optional_text("affiliation", self.affiliation.as_deref(), MAX_SHORT_TEXT);
+        let mut aliases = v.text_list("aliases", &self.aliases, 100);
+        aliases.retain(|a| a != &name);
+        v.finish()?;
+        Ok(ValidSpeaker {
+            name,
+            kind: self.kind,
+            role,
+            affiliation,
+            aliases,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_as_text() {
+        for kind in SpeakerKind::ALL {
+            assert_eq!(kind.as_str().parse::<SpeakerKind>().unwrap(), *kind);
+        }
+        assert!("wizard".parse::<SpeakerKind>().is_err());
+    }
+
+    #[test]
+    fn the_name_is_not_repeated_among_aliases() {
+        let speaker = NewSpeaker {
+            name: "Fumio Kishida".into(),
+            kind: SpeakerKind::Person,
+            role: Some("Prime Minister".into()),
+            affiliation: None,
+            aliases: vec!["Kishida".into(), "Fumio Kishida".into()],
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(speaker.aliases, ["Kishida"]);
+    }
+}

@@ -1,0 +1,155 @@
+//! Field checks shared by every request type. They collect all problems of a
+//! request so that one 422 names every invalid field at once.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::error::{AppError, FieldError};
+
+/// Longest text accepted for short fields (names, cues, headlines…).
+pub const MAX_SHORT_TEXT: usize = 1_000;
+/// Longest claim text; a claim is a statement, not an article.
+pub const MAX_CLAIM_TEXT: usize = 20_000;
+
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) {
+        if !ok {
+            self.error(field, message);
+        }
+    }
+
+    /// A required text: trimmed, not empty, at most `max` characters, no NUL.
+    /// Returns the trimmed value.
+    pub fn required_text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            self.error(field, "must not be empty");
+        } else {
+            self.text_content(field, trimmed, max);
+        }
+        trimmed.to_owned()
+    }
+
+    /// An optional text: trimmed, empty becomes absent.
+    pub fn optional_text(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
+        let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
+        self.text_content(field, trimmed, max);
+        Some(trimmed.to_owned())
+    }
+
+    /// A list of short texts (aliases, hedge cues): each trimmed and non-empty,
+    /// duplicates dropped with their order kept.
+    pub fn text_list(&mut self, field: &str, values: &[String], max_items: usize) -> Vec<String> {
+        if values.len() > max_items {
+            self.error(field, format!("must have at most {max_items} entries"));
+        }
+        let mut out: Vec<String> = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            let name = format!("{field}[{i}]");
+            let t = self.required_text(&name, v, MAX_SHORT_TEXT);
+            if !t.is_empty() && !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// Checks the content of a text without trimming it (bodies keep their
+    /// exact characters because spans point into them).
+    pub fn text_content(&mut self, field: &str, value: &str, max: usize) {
+        if value.contains('\0') {
+            self.error(field, "must not contain NUL characters");
+        }
+        let chars = value.chars().count();
+        if chars > max {
+            self.error(
+                field,
+                format!("must be at most {max} characters (got {chars})"),
+            );
+        }
+    }
+
+    /// Timestamps must fall in years 1–9999 (what RFC 3339 can write and every
+    /// PostgreSQL timestamp can hold).
+    pub fn timestamp(&mut self, field: &str, value: &DateTime<Utc>) {
+        let year = value.year();
+        if !(1..=9999).contains(&year) {
+            self.error(field, format!("year {year} is outside 0001–9999"));
+        }
+    }
+
+    pub fn id(&mut self, field: &str, value: i64) {
+        if value <= 0 {
+            self.error(field, "must be a positive id");
+        }
+    }
+
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_every_invalid_field() {
+        let mut v = Validator::new();
+        v.required_text("title", "  ", 10);
+        v.required_text("name", "a\0b", 10);
+        v.required_text("cue", "abcdefghijk", 10);
+        let Err(AppError::Validation(errors)) = v.finish() else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["title", "name", "cue"]);
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_deduplicated() {
+        let mut v = Validator::new();
+        let list = v.text_list(
+            "hedges",
+            &[
+                " apparently ".into(),
+                "apparently".into(),
+                "reportedly".into(),
+            ],
+            5,
+        );
+        assert!(v.finish().is_ok());
+        assert_eq!(list, ["apparently", "reportedly"]);
+    }
+
+    #[test]
+    fn empty_optional_text_is_absent() {
+        let mut v = Validator::new();
+        assert_eq!(v.optional_text("role", Some("   "), 10), None);
+        assert_eq!(
+            v.optional_text("role", Some(" PM "), 10).as_deref(),
+            Some("PM")
+        );
+    }
+}

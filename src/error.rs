@@ -1,0 +1,153 @@
+//! The one error type shared by the domain, storage and HTTP layers.
+//!
+//! Every variant maps to one RFC 9457 problem type (see `http::problem`); the
+//! domain and storage layers only decide *which* problem it is.
+
+use serde::Serialize;
+
+/// One invalid field of a request, named by its JSON path (`appearances[0].end`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request could not be read at all (malformed JSON, unknown field, bad query).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request was well-formed but some fields are invalid.
+    #[error("{}", summarize(.0))]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    NotFound(String),
+    /// The write contradicts what is stored (a slug or URL that already exists).
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        existing_id: Option<i64>,
+    },
+    /// If-Match named a revision that is no longer current.
+    #[error("{detail}")]
+    PreconditionFailed {
+        detail: String,
+        current_revision: i32,
+    },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The database cannot be reached or the pool is exhausted; the client may retry.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn summarize(errors: &[FieldError]) -> String {
+    match errors {
+        [] => "the request is invalid".to_owned(),
+        [one] => format!("{}: {}", one.field, one.message),
+        [first, rest @ ..] => format!(
+            "{}: {} (and {} more invalid field{})",
+            first.field,
+            first.message,
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        AppError::NotFound(format!("{what} does not exist"))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        match err {
+            Error::NotFound => AppError::NotFound("the requested record does not exist".into()),
+            Error::DatabaseError(kind, info) => {
+                let constraint = info.constraint_name().unwrap_or("").to_owned();
+                let message = info.message().to_owned();
+                match kind {
+                    Kind::UniqueViolation => AppError::Conflict {
+                        detail: unique_violation_detail(&constraint, &message),
+                        existing_id: None,
+                    },
+                    // Both are checked before writing; reaching the database means
+                    // the request named something invalid (or raced a change).
+                    Kind::CheckViolation | Kind::ForeignKeyViolation | Kind::NotNullViolation => {
+                        AppError::invalid(field_of_constraint(&constraint), message)
+                    }
+                    Kind::SerializationFailure => AppError::Conflict {
+                        detail: "a concurrent change touched the same records; retry the request"
+                            .into(),
+                        existing_id: None,
+                    },
+                    Kind::ClosedConnection => {
+                        AppError::Unavailable("the database connection was lost".into())
+                    }
+                    _ => AppError::Internal(anyhow::anyhow!(
+                        "database error ({kind:?}, constraint {constraint:?}): {message}"
+                    )),
+                }
+            }
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+fn unique_violation_detail(constraint: &str, message: &str) -> String {
+    match constraint {
+        "stories_slug_key" => "a story with this slug already exists".into(),
+        "articles_url_key" => "an article with this url already exists".into(),
+        _ => format!("the record already exists: {message}"),
+    }
+}
+
+/// Names the request field that a database constraint guards, for 422 bodies.
+fn field_of_constraint(constraint: &str) -> String {
+    let field = match constraint {
+        "claim_appearances_span_inside_body" | "claim_appearances_span_ordered" => "appearances",
+        "claims_said_interval_ordered" | "claim_revisions_said_interval_ordered" => "when",
+        c if c.contains("speaker_id") => "speaker_id",
+        c if c.contains("story_id") => "story_id",
+        c if c.contains("confidence") => "confidence",
+        _ => "body",
+    };
+    field.to_owned()
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        use deadpool::managed::PoolError;
+        match err {
+            PoolError::Timeout(_) => AppError::Unavailable(
+                "no database connection became free in time; retry shortly".into(),
+            ),
+            PoolError::Backend(e) => {
+                AppError::Unavailable(format!("the database cannot be reached: {e}"))
+            }
+            other => AppError::Unavailable(format!("the database pool is unavailable: {other}")),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Extractors: JSON bodies, paths, queries and headers, each failing with a
+//! problem+json error that names what was wrong.
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::domain::revision::IfMatch;
+use crate::error::{AppError, FieldError};
+use crate::storage::events::AuditContext;
+
+/// A JSON request body, read within the configured size limit and decoded
+/// with the path of any offending field.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req.mime_type().ok().flatten().is_some_and(|m| {
+            m.type_() == "application"
+                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+        });
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::UnsupportedMediaType(
+                    "the request body must be JSON, sent with Content-Type: application/json"
+                        .into(),
+                ));
+            }
+            let bytes = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge(
+                        "the request body is larger than this server accepts".into(),
+                    )
+                } else {
+                    AppError::BadRequest(format!("the request body could not be read: {e}"))
+                }
+            })?;
+            decode_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// Decodes JSON, telling malformed input (400), unknown fields (400) and
+/// invalid values (422, naming the field) apart.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::BadRequest(
+            "the request body is empty; expected a JSON object".into(),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(classify_json_error)?;
+    de.end()
+        .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+fn classify_json_error(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    use serde_json::error::Category;
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            AppError::BadRequest(format!("malformed JSON: {inner}"))
+        }
+        Category::Data => {
+            let message = strip_position(&inner.to_string());
+            if message.starts_with("unknown field") {
+                let at = if path == "." {
+                    String::new()
+                } else {
+                    format!(" in {path}")
+                };
+                AppError::BadRequest(format!("{message}{at}"))
+            } else if let Some(field) = missing_field(&message) {
+                let field = if path == "." {
+                    field
+                } else {
+                    format!("{path}.{field}")
+                };
+                AppError::Validation(vec![FieldError::new(field, "is required")])
+            } else {
+                let field = if path == "." { "body".to_owned() } else { path };
+                AppError::Validation(vec![FieldError::new(field, message)])
+            }
+        }
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// Path segments that do not parse (`/v1/claims/abc`) cannot name a resource.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, req| {
+        AppError::NotFound(format!("{} does not name a resource ({err})", req.path())).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        AppError::BadRequest(format!("invalid query parameters: {err}")).into()
+    })
+}
+
+/// The optional If-Match header.
+pub struct IfMatchHeader(pub Option<IfMatch>);
+
+impl FromRequest for IfMatchHeader {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = match req.headers().get(header::IF_MATCH) {
+            None => Ok(IfMatchHeader(None)),
+            Some(value) => value
+                .to_str()
+                .map_err(|_| AppError::BadRequest("If-Match is not valid text".into()))
+                .and_then(IfMatch::parse)
+                .map(|m| IfMatchHeader(Some(m))),
+        };
+        std::future::ready(parsed)
+    }
+}
+
+/// Who is acting, and the request id that ties their change to the logs.
+/// Until tokens exist every caller is `anonymous`.
+pub struct Audit(pub AuditContext);
+
+impl FromRequest for Audit {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request_id = req
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string);
+        std::future::ready(Ok(Audit(AuditContext {
+            actor: "anonymous".to_owned(),
+            request_id,
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::claim::NewClaim;
+
+    fn status(err: AppError) -> u16 {
+        err.problem().status
+    }
+
+    #[test]
+    fn json_errors_are_classified() {
+        assert_eq!(
+            status(decode_json::<NewClaim>(b"{\"text\": ").err().unwrap()),
+            400
+        );
+        assert_eq!(status(decode_json::<NewClaim>(b"").err().unwrap()), 400);
+        let unknown = decode_json::<NewClaim>(
+            br#"{"story_id":1,"speaker_id":1,"text":"x","kind":"paraphrase","colour":1}"#,
+        );
+        assert_eq!(status(unknown.err().unwrap()), 400);
+        let missing =
+            decode_json::<NewClaim>(br#"{"story_id":1,"speaker_id":1,"kind":"paraphrase"}"#)
+                .err()
+                .unwrap();
+        assert_eq!(status(missing.clone_for_test()), 422);
+        assert!(missing.to_string().starts_with("text:"), "{missing}");
+        let bad =
+            decode_json::<NewClaim>(br#"{"story_id":1,"speaker_id":1,"text":"x","kind":"rumour"}"#)
+                .err()
+                .unwrap();
+        assert!(bad.to_string().starts_with("kind:"), "{bad}");
+        let nested = decode_json::<NewClaim>(
+            br#"{"story_id":1,"speaker_id":1,"text":"x","kind":"paraphrase","appearances":[{"article_id":1,"start":"a","end":2}]}"#,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            nested.to_string().starts_with("appearances[0].start:"),
+            "{nested}"
+        );
+        let trailing = decode_json::<NewClaim>(
+            br#"{"story_id":1,"speaker_id":1,"text":"x","kind":"paraphrase"} x"#,
+        );
+        assert_eq!(status(trailing.err().unwrap()), 400);
+    }
+
+    impl AppError {
+        fn clone_for_test(&self) -> AppError {
+            match self {
+                AppError::Validation(e) => AppError::Validation(e.clone()),
+                other => AppError::BadRequest(other.to_string()),
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::domain::claim::{ClaimKind, ClaimPatch, ClaimStatus, NewClaim};
+use crate::domain::revision::etag;
+use crate::domain::when::parse_time;
+use crate::error::AppError;
+use crate::http::extract::{Audit, IfMatchHeader, JsonBody};
+use crate::http::pagination::{PageBody, PageParams};
+use crate::storage::SortOrder;
+use crate::storage::claims::{self, ClaimFilter, ClaimView};
+
+pub async fn create(
+    state: web::Data<AppState>,
+    Audit(ctx): Audit,
+    JsonBody(body): JsonBody<NewClaim>,
+) -> Result<HttpResponse, AppError> {
+    let claim = body.validate()?;
+    let mut conn = state.pool.get().await?;
+    let created = claims::create(&mut conn, &ctx, claim).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/claims/{}", created.id)))
+        .insert_header((header::ETAG, etag(created.revision)))
+        .json(created))
+}
+
+pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let claim = claims::get(&mut conn, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(claim.revision)))
+        .json(claim))
+}
+
+#[derive(Serialize)]
+struct PatchBody {
+    #[serde(flatten)]
+    claim: ClaimView,
+    /// False when the patch repeated the current values: nothing was written.
+    changed: bool,
+    changed_fields: Vec<&'static str>,
+}
+
+pub async fn patch(
+    state: web::Data<AppState>,
+    Audit(ctx): Audit,
+    id: web::Path<i64>,
+    IfMatchHeader(if_match): IfMatchHeader,
+    JsonBody(body): JsonBody<ClaimPatch>,
+) -> Result<HttpResponse, AppError> {
+    let patch = body.validate()?;
+    let mut conn = state.pool.get().await?;
+    let outcome =
+        claims::append_revision(&mut conn, &ctx, id.into_inner(), patch, if_match).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(outcome.claim.revision)))
+        .json(PatchBody {
+            changed: !outcome.changed_fields.is_empty(),
+            changed_fields: outcome.changed_fields,
+            claim: outcome.claim,
+        }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(alias = "story_id")]
+    story: Option<i64>,
+    #[serde(alias = "speaker_id")]
+    speaker: Option<i64>,
+    status: Option<ClaimStatus>,
+    kind: Option<ClaimKind>,
+    /// Statement time (when it was said) overlapping [said_from, said_to).
+    said_from: Option<String>,
+    said_to: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    order: Option<SortOrder>,
+}
+
+fn time_param(name: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, AppError> {
+    raw.map(|r| {
+        parse_time(r)
+            .map(|(t, _)| t)
+            .map_err(|e| AppError::invalid(name, e))
+    })
+    .transpose()
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let request = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+        order: query.order,
+    }
+    .page_request()?;
+    let filter = ClaimFilter {
+        story_id: query.story,
+        speaker_id: query.speaker,
+        status: query.status,
+        kind: query.kind,
+        said_from: time_param("said_from", query.said_from.as_deref())?,
+        said_to: time_param("said_to", query.said_to.as_deref())?,
+    };
+    if let (Some(from), Some(to)) = (filter.said_from, filter.said_to) {
+        if to <= from {
+            return Err(AppError::invalid("said_to", "must be later than said_from"));
+        }
+    }
+    let mut conn = state.pool.get().await?;
+    let page = claims::list(&mut conn, filter, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
+}
+
+pub async fn revisions(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let items = claims::revisions(&mut conn, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+pub async fn revision(
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i32)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, n) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let rev = claims::revision(&mut conn, id, n).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(rev.revision)))
+        .json(rev))
+}

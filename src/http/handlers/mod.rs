@@ -1,0 +1,7 @@
+//! Request handlers: decode, call storage, encode. Rules live in `domain`.
+
+pub mod articles;
+pub mod claims;
+pub mod health;
+pub mod speakers;
+pub mod stories;

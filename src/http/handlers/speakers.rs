@@ -1,0 +1,60 @@
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::speaker::{NewSpeaker, SpeakerKind};
+use crate::error::AppError;
+use crate::http::extract::{Audit, JsonBody};
+use crate::http::pagination::{PageBody, PageParams};
+use crate::storage::SortOrder;
+use crate::storage::speakers::{self, SpeakerFilter};
+
+pub async fn create(
+    state: web::Data<AppState>,
+    Audit(ctx): Audit,
+    JsonBody(body): JsonBody<NewSpeaker>,
+) -> Result<HttpResponse, AppError> {
+    let speaker = body.validate()?;
+    let mut conn = state.pool.get().await?;
+    let created = speakers::create(&mut conn, &ctx, speaker).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/speakers/{}", created.id)))
+        .json(created))
+}
+
+pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(speakers::get(&mut conn, id.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    kind: Option<SpeakerKind>,
+    /// Case-insensitive part of the name.
+    q: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    order: Option<SortOrder>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let request = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+        order: query.order,
+    }
+    .page_request()?;
+    let filter = SpeakerFilter {
+        kind: query.kind,
+        name_contains: query.q.filter(|q| !q.trim().is_empty()),
+    };
+    let mut conn = state.pool.get().await?;
+    let page = speakers::list(&mut conn, filter, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
+}

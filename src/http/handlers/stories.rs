@@ -1,0 +1,37 @@
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+use crate::app::AppState;
+use crate::domain::story::NewStory;
+use crate::error::AppError;
+use crate::http::extract::{Audit, JsonBody};
+use crate::http::pagination::{PageBody, PageParams};
+use crate::storage::stories;
+
+pub async fn create(
+    state: web::Data<AppState>,
+    Audit(ctx): Audit,
+    JsonBody(body): JsonBody<NewStory>,
+) -> Result<HttpResponse, AppError> {
+    let story = body.validate()?;
+    let mut conn = state.pool.get().await?;
+    let created = stories::create(&mut conn, &ctx, story).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/stories/{}", created.id)))
+        .json(created))
+}
+
+pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(stories::get(&mut conn, id.into_inner()).await?))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let request = query.page_request()?;
+    let mut conn = state.pool.get().await?;
+    let page = stories::list(&mut conn, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
+}

@@ -1,0 +1,73 @@
+//! The HTTP layer: routes, extractors, error mapping. Handlers stay thin.
+
+pub mod extract;
+pub mod handlers;
+pub mod pagination;
+pub mod problem;
+
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
+
+use crate::error::AppError;
+use handlers::{articles, claims, health, speakers, stories};
+
+/// Every route of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(extract::path_config())
+        .app_data(extract::query_config())
+        .service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(
+            web::scope("/v1")
+                .service(
+                    resource("/stories")
+                        .route(web::post().to(stories::create))
+                        .route(web::get().to(stories::list)),
+                )
+                .service(resource("/stories/{id}").route(web::get().to(stories::get)))
+                .service(
+                    resource("/speakers")
+                        .route(web::post().to(speakers::create))
+                        .route(web::get().to(speakers::list)),
+                )
+                .service(resource("/speakers/{id}").route(web::get().to(speakers::get)))
+                .service(resource("/articles").route(web::post().to(articles::create)))
+                .service(resource("/articles/{id}").route(web::get().to(articles::get)))
+                .service(
+                    resource("/claims")
+                        .route(web::post().to(claims::create))
+                        .route(web::get().to(claims::list)),
+                )
+                .service(
+                    resource("/claims/{id}")
+                        .route(web::get().to(claims::get))
+                        .route(web::patch().to(claims::patch)),
+                )
+                .service(resource("/claims/{id}/revisions").route(web::get().to(claims::revisions)))
+                .service(
+                    resource("/claims/{id}/revisions/{n}").route(web::get().to(claims::revision)),
+                ),
+        );
+}
+
+/// A resource whose unsupported methods get a 405 problem.
+fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    crate::http::problem::Problem::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} is not supported on {}", req.method(), req.path()),
+    )
+    .response()
+}
+
+/// Unknown paths.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}

@@ -1,0 +1,14 @@
+//! claimtrail: a fact-claim ledger for newsrooms and fact-checkers.
+//!
+//! - [`domain`]: claims, speakers, articles, revisions and their rules;
+//! - [`storage`]: PostgreSQL through diesel, migrations, the embedded cluster;
+//! - [`http`]: the REST API (routes, extractors, problem+json errors);
+//! - [`app`]: wiring the pieces into a running server.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod storage;
+pub mod telemetry;

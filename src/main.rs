@@ -1,0 +1,118 @@
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use claimtrail::app::{self, HttpSettings, Limits};
+use claimtrail::config::{Cli, Command, DatabaseArgs, MigrateArgs, ServeArgs};
+use claimtrail::storage::cluster::{Cluster, ClusterOptions};
+use claimtrail::storage::{migrate, pool};
+use claimtrail::telemetry;
+
+/// The database name used inside the embedded cluster.
+const EMBEDDED_DATABASE: &str = "claimtrail";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate(args) => migrate_command(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("claimtrail: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Stops the embedded cluster when the command is done, however it ends.
+struct ClusterGuard(Option<Cluster>);
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        if let Some(cluster) = self.0.as_mut().filter(|c| c.started_here()) {
+            if let Err(err) = cluster.stop() {
+                eprintln!("claimtrail: stopping PostgreSQL failed: {err:#}");
+            }
+        }
+    }
+}
+
+/// The database to use: DATABASE_URL, or the embedded cluster (started here).
+fn open_database(db: &DatabaseArgs) -> anyhow::Result<(String, ClusterGuard)> {
+    if let Some(url) = db.database_url() {
+        return Ok((url.to_owned(), ClusterGuard(None)));
+    }
+    let mut cluster = Cluster::open(&db.data_dir, ClusterOptions::default())?;
+    cluster.start()?;
+    let guard_url = cluster.database_url(EMBEDDED_DATABASE);
+    let guard = ClusterGuard(Some(cluster));
+    if let Some(cluster) = &guard.0 {
+        cluster.ensure_database(EMBEDDED_DATABASE)?;
+    }
+    Ok((guard_url, guard))
+}
+
+fn apply_migrations(url: &str) -> anyhow::Result<()> {
+    let applied = migrate::run_pending(url)?;
+    if applied.is_empty() {
+        tracing::info!("database schema is up to date");
+    } else {
+        tracing::info!(count = applied.len(), versions = ?applied, "applied migrations");
+    }
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (url, _cluster) = open_database(&args.db)?;
+    apply_migrations(&url)?;
+
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool_settings = pool::PoolSettings {
+        max_size: args
+            .pool_size
+            .unwrap_or_else(pool::PoolSettings::default_size),
+        wait_timeout: Duration::from_millis(args.pool_timeout_ms),
+    };
+    let settings = HttpSettings {
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_body_chars: args.max_article_chars,
+        },
+        workers: args.workers.unwrap_or(cores),
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
+    };
+    let listener = TcpListener::bind(&args.bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
+    let address = listener.local_addr()?;
+    actix_web::rt::System::new().block_on(async move {
+        let db_pool = pool::build_pool(&url, &pool_settings)?;
+        let server = app::build_server(listener, db_pool, &settings)?;
+        tracing::info!(
+            pool_size = pool_settings.max_size,
+            workers = settings.workers,
+            "claimtrail listening on http://{address}"
+        );
+        // actix stops accepting on SIGINT/SIGTERM, drains in-flight requests,
+        // then this returns and the embedded cluster is stopped by its guard.
+        server.await?;
+        tracing::info!("HTTP server stopped");
+        anyhow::Ok(())
+    })
+}
+
+fn migrate_command(args: MigrateArgs) -> anyhow::Result<()> {
+    let (url, _cluster) = open_database(&args.db)?;
+    if args.revert {
+        let version = migrate::revert_last(&url)?;
+        println!("reverted {version}");
+    } else {
+        let applied = migrate::run_pending(&url)?;
+        println!("applied {} migration(s)", applied.len());
+    }
+    Ok(())
+}

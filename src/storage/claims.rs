@@ -1,0 +1,654 @@
+//! Claims, their revisions and appearances.
+//!
+//! A claim is written as a head row (`claims`, the latest state) plus one
+//! immutable `claim_revisions` row per change, plus `claim_appearances` rows
+//! whenever its spans change, plus an audit event — all in one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl,
+    SelectableHelper,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use serde_json::json;
+
+use super::events::{self, AuditContext, EventRecord};
+use super::models::*;
+use super::schema::{
+    article_revisions, articles, claim_appearances, claim_revisions, claims, speakers,
+};
+use super::{Page, PageRequest, keyset, stories};
+use crate::domain::claim::{
+    Appearance, AppearanceInput, ClaimFields, ClaimKind, ClaimState, ClaimStatus, SpanTarget,
+    ValidClaimPatch, ValidNewClaim, check_span, normalize_appearances,
+};
+use crate::domain::revision::{IfMatch, RevisionNumber};
+use crate::domain::validation::Validator;
+use crate::domain::when::SaidWhenView;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppearanceView {
+    pub article_id: i64,
+    pub article_revision: i32,
+    pub start: i32,
+    pub end: i32,
+    /// The supporting text, as the article revision has it.
+    pub excerpt: String,
+}
+
+impl From<&AppearanceRow> for AppearanceView {
+    fn from(row: &AppearanceRow) -> Self {
+        AppearanceView {
+            article_id: row.article_id,
+            article_revision: row.article_revision,
+            start: row.span_start,
+            end: row.span_end,
+            excerpt: row.excerpt.clone(),
+        }
+    }
+}
+
+/// A claim as the API returns it: its current revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimView {
+    pub id: i64,
+    pub story_id: i64,
+    pub revision: i32,
+    pub speaker_id: i64,
+    pub speaker: SpeakerRef,
+    pub text: String,
+    pub kind: ClaimKind,
+    pub cue: Option<String>,
+    pub when: Option<SaidWhenView>,
+    pub confidence: Option<f64>,
+    pub hedges: Vec<String>,
+    pub status: ClaimStatus,
+    pub appearances: Vec<AppearanceView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One immutable revision of a claim.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimRevisionView {
+    pub claim_id: i64,
+    pub revision: i32,
+    pub story_id: i64,
+    pub speaker_id: i64,
+    pub text: String,
+    pub kind: ClaimKind,
+    pub cue: Option<String>,
+    pub when: Option<SaidWhenView>,
+    pub confidence: Option<f64>,
+    pub hedges: Vec<String>,
+    pub status: ClaimStatus,
+    pub appearances: Vec<AppearanceView>,
+    pub author: String,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The outcome of a PATCH: the claim after it, and what changed.
+#[derive(Debug, Clone)]
+pub struct PatchOutcome {
+    pub claim: ClaimView,
+    pub changed_fields: Vec<&'static str>,
+}
+
+fn view(row: ClaimRow, speaker: SpeakerRef, appearances: &[AppearanceRow]) -> ClaimView {
+    ClaimView {
+        id: row.id,
+        story_id: row.story_id,
+        revision: row.revision,
+        speaker_id: row.speaker_id,
+        speaker,
+        when: row.when().map(|w| w.view()),
+        text: row.text,
+        kind: row.kind,
+        cue: row.cue,
+        confidence: row.confidence,
+        hedges: row.hedges,
+        status: row.status,
+        appearances: appearances.iter().map(AppearanceView::from).collect(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn revision_view(row: ClaimRevisionRow, appearances: &[AppearanceRow]) -> ClaimRevisionView {
+    ClaimRevisionView {
+        claim_id: row.claim_id,
+        revision: row.revision,
+        story_id: row.story_id,
+        speaker_id: row.speaker_id,
+        when: row.when().map(|w| w.view()),
+        text: row.text,
+        kind: row.kind,
+        cue: row.cue,
+        confidence: row.confidence,
+        hedges: row.hedges,
+        status: row.status,
+        appearances: appearances.iter().map(AppearanceView::from).collect(),
+        author: row.author,
+        reason: row.reason,
+        recorded_at: row.recorded_at,
+    }
+}
+
+/// Resolves requested spans to article revisions and checks each against its
+/// body; problems are added to `v` under `appearances[i]`.
+async fn resolve_appearances(
+    conn: &mut AsyncPgConnection,
+    story_id: i64,
+    inputs: &[AppearanceInput],
+    v: &mut Validator,
+) -> AppResult<Vec<Appearance>> {
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = inputs
+        .iter()
+        .map(|a| a.article_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let found: Vec<(i64, i64, i32, i32, i32)> = articles::table
+        .inner_join(article_revisions::table.on(article_revisions::article_id.eq(articles::id)))
+        .filter(articles::id.eq_any(&ids))
+        .select((
+            articles::id,
+            articles::story_id,
+            articles::current_revision,
+            article_revisions::revision,
+            article_revisions::body_chars,
+        ))
+        .load(conn)
+        .await?;
+    let mut current: HashMap<i64, i32> = HashMap::new();
+    let mut targets: HashMap<(i64, i32), SpanTarget> = HashMap::new();
+    for (article_id, article_story, current_revision, revision, body_chars) in found {
+        current.insert(article_id, current_revision);
+        targets.insert(
+            (article_id, revision),
+            SpanTarget {
+                article_id,
+                article_revision: revision,
+                story_id: article_story,
+                body_chars,
+            },
+        );
+    }
+    let mut resolved = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let field = format!("appearances[{i}]");
+        let Some(&current_revision) = current.get(&input.article_id) else {
+            v.error(
+                format!("{field}.article_id"),
+                format!("article {} does not exist", input.article_id),
+            );
+            continue;
+        };
+        let revision = input.article_revision.unwrap_or(current_revision);
+        let Some(target) = targets.get(&(input.article_id, revision)) else {
+            v.error(
+                format!("{field}.article_revision"),
+                format!("article {} has no revision {revision}", input.article_id),
+            );
+            continue;
+        };
+        if let Some(appearance) = check_span(&field, input, target, story_id, v) {
+            resolved.push(appearance);
+        }
+    }
+    Ok(normalize_appearances(resolved))
+}
+
+async fn insert_appearances(
+    conn: &mut AsyncPgConnection,
+    claim_id: i64,
+    claim_revision: i32,
+    list: &[Appearance],
+) -> AppResult<Vec<AppearanceRow>> {
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<NewAppearanceRow> = list
+        .iter()
+        .map(|a| NewAppearanceRow {
+            claim_id,
+            claim_revision,
+            article_id: a.article_id,
+            article_revision: a.article_revision,
+            span_start: a.start,
+            span_end: a.end,
+        })
+        .collect();
+    let mut inserted: Vec<AppearanceRow> = diesel::insert_into(claim_appearances::table)
+        .values(&rows)
+        .returning(AppearanceRow::as_returning())
+        .get_results(conn)
+        .await?;
+    sort_appearances(&mut inserted);
+    Ok(inserted)
+}
+
+fn sort_appearances(rows: &mut [AppearanceRow]) {
+    rows.sort_by_key(|r| (r.article_id, r.article_revision, r.span_start, r.span_end));
+}
+
+fn revision_row<'a>(
+    claim_id: i64,
+    revision: i32,
+    appearances_revision: i32,
+    fields: &'a ClaimFields,
+    ctx: &'a AuditContext,
+    reason: Option<&'a str>,
+) -> NewClaimRevisionRow<'a> {
+    let c = ClaimColumns::of(fields);
+    NewClaimRevisionRow {
+        claim_id,
+        revision,
+        story_id: fields.story_id,
+        speaker_id: c.speaker_id,
+        text: c.text,
+        kind: c.kind,
+        cue: c.cue,
+        said_start: c.said_start,
+        said_end: c.said_end,
+        said_precision: c.said_precision,
+        said_expression: c.said_expression,
+        confidence: c.confidence,
+        hedges: c.hedges,
+        status: c.status,
+        appearances_revision,
+        author: &ctx.actor,
+        reason,
+    }
+}
+
+/// Logs a new claim: head, revision 1, appearances and event in one transaction.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    claim: ValidNewClaim,
+) -> AppResult<ClaimView> {
+    conn.transaction(async |conn| {
+        let fields = &claim.fields;
+        let mut v = Validator::new();
+        if !stories::exists(conn, fields.story_id).await? {
+            v.error("story_id", format!("story {} does not exist", fields.story_id));
+        }
+        let speaker = speaker_ref(conn, fields.speaker_id).await?;
+        if speaker.is_none() {
+            v.error("speaker_id", format!("speaker {} does not exist", fields.speaker_id));
+        }
+        let appearances = resolve_appearances(conn, fields.story_id, &claim.appearances, &mut v).await?;
+        v.finish()?;
+        let speaker = speaker.expect("checked above");
+
+        let first = RevisionNumber::FIRST.get();
+        let c = ClaimColumns::of(fields);
+        let head: ClaimRow = diesel::insert_into(claims::table)
+            .values(NewClaimRow {
+                story_id: fields.story_id,
+                revision: first,
+                speaker_id: c.speaker_id,
+                text: c.text,
+                kind: c.kind,
+                cue: c.cue,
+                said_start: c.said_start,
+                said_end: c.said_end,
+                said_precision: c.said_precision,
+                said_expression: c.said_expression,
+                confidence: c.confidence,
+                hedges: c.hedges,
+                status: c.status,
+                appearances_revision: first,
+            })
+            .returning(ClaimRow::as_returning())
+            .get_result(conn)
+            .await?;
+        diesel::insert_into(claim_revisions::table)
+            .values(revision_row(head.id, first, first, fields, ctx, None))
+            .execute(conn)
+            .await?;
+        let appearance_rows = insert_appearances(conn, head.id, first, &appearances).await?;
+        events::record(
+            conn,
+            ctx,
+            EventRecord {
+                action: "claim.created",
+                subject_type: "claim",
+                subject_id: head.id,
+                story_id: Some(head.story_id),
+                before_revision: None,
+                after_revision: Some(first),
+                details: json!({ "speaker_id": head.speaker_id, "appearances": appearance_rows.len() }),
+            },
+        )
+        .await?;
+        Ok(view(head, speaker, &appearance_rows))
+    })
+    .await
+}
+
+async fn speaker_ref(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Option<SpeakerRef>> {
+    Ok(speakers::table
+        .find(id)
+        .select(SpeakerRef::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+async fn appearances_of(
+    conn: &mut AsyncPgConnection,
+    claim_id: i64,
+    claim_revision: i32,
+) -> AppResult<Vec<AppearanceRow>> {
+    let mut rows: Vec<AppearanceRow> = claim_appearances::table
+        .filter(claim_appearances::claim_id.eq(claim_id))
+        .filter(claim_appearances::claim_revision.eq(claim_revision))
+        .select(AppearanceRow::as_select())
+        .load(conn)
+        .await?;
+    sort_appearances(&mut rows);
+    Ok(rows)
+}
+
+/// Appends the next revision of a claim. A patch that changes nothing
+/// writes nothing and reports no changed fields.
+pub async fn append_revision(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    claim_id: i64,
+    patch: ValidClaimPatch,
+    if_match: Option<IfMatch>,
+) -> AppResult<PatchOutcome> {
+    conn.transaction(async |conn| {
+        // The row lock serializes writers of one claim, so revision numbers
+        // are computed from a head nobody else is changing.
+        let head: ClaimRow = claims::table
+            .find(claim_id)
+            .select(ClaimRow::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
+        if let Some(if_match) = &if_match {
+            if_match.check(head.revision)?;
+        }
+        let current_rows = appearances_of(conn, claim_id, head.appearances_revision).await?;
+        let current: ClaimState = head.state(&current_rows);
+
+        let mut v = Validator::new();
+        let mut speaker = None;
+        if let Some(id) = patch.speaker_id {
+            speaker = speaker_ref(conn, id).await?;
+            if speaker.is_none() {
+                v.error("speaker_id", format!("speaker {id} does not exist"));
+            }
+        }
+        let resolved = match &patch.appearances {
+            Some(list) => Some(resolve_appearances(conn, head.story_id, list, &mut v).await?),
+            None => None,
+        };
+        v.finish()?;
+
+        let change = current.apply(&patch, resolved)?;
+        if change.is_noop() {
+            let speaker = match speaker {
+                Some(s) => s,
+                None => speaker_ref(conn, head.speaker_id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("speaker"))?,
+            };
+            return Ok(PatchOutcome {
+                claim: view(head, speaker, &current_rows),
+                changed_fields: Vec::new(),
+            });
+        }
+
+        let before = RevisionNumber::new(head.revision)
+            .ok_or_else(|| anyhow::anyhow!("claim {claim_id} has revision {}", head.revision))?;
+        let next = before.next()?.get();
+        let appearances_revision = if change.appearances_changed() {
+            next
+        } else {
+            head.appearances_revision
+        };
+        let fields = &change.next.fields;
+        diesel::insert_into(claim_revisions::table)
+            .values(revision_row(
+                claim_id,
+                next,
+                appearances_revision,
+                fields,
+                ctx,
+                Some(&patch.reason),
+            ))
+            .execute(conn)
+            .await?;
+        let appearance_rows = if change.appearances_changed() {
+            insert_appearances(conn, claim_id, next, &change.next.appearances).await?
+        } else {
+            current_rows
+        };
+        let c = ClaimColumns::of(fields);
+        let updated: ClaimRow = diesel::update(claims::table.find(claim_id))
+            .set(ClaimHeadChange {
+                revision: next,
+                speaker_id: c.speaker_id,
+                text: c.text,
+                kind: c.kind,
+                cue: c.cue,
+                said_start: c.said_start,
+                said_end: c.said_end,
+                said_precision: c.said_precision,
+                said_expression: c.said_expression,
+                confidence: c.confidence,
+                hedges: c.hedges,
+                status: c.status,
+                appearances_revision,
+                updated_at: Utc::now(),
+            })
+            .returning(ClaimRow::as_returning())
+            .get_result(conn)
+            .await?;
+        events::record(
+            conn,
+            ctx,
+            EventRecord {
+                action: "claim.revised",
+                subject_type: "claim",
+                subject_id: claim_id,
+                story_id: Some(updated.story_id),
+                before_revision: Some(before.get()),
+                after_revision: Some(next),
+                details: json!({ "changed_fields": change.changed_fields, "reason": patch.reason }),
+            },
+        )
+        .await?;
+        let speaker = match speaker {
+            Some(s) => s,
+            None => speaker_ref(conn, updated.speaker_id)
+                .await?
+                .ok_or_else(|| AppError::not_found("speaker"))?,
+        };
+        Ok(PatchOutcome {
+            claim: view(updated, speaker, &appearance_rows),
+            changed_fields: change.changed_fields,
+        })
+    })
+    .await
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<ClaimView> {
+    let found: Option<(ClaimRow, SpeakerRef)> = claims::table
+        .inner_join(speakers::table)
+        .filter(claims::id.eq(id))
+        .select((ClaimRow::as_select(), SpeakerRef::as_select()))
+        .first(conn)
+        .await
+        .optional()?;
+    let (row, speaker) = found.ok_or_else(|| AppError::not_found(format!("claim {id}")))?;
+    let appearances = appearances_of(conn, id, row.appearances_revision).await?;
+    Ok(view(row, speaker, &appearances))
+}
+
+/// Filters for listing claims. `said_from`/`said_to` select claims whose
+/// statement time (valid time) overlaps [from, to).
+#[derive(Debug, Default, Clone)]
+pub struct ClaimFilter {
+    pub story_id: Option<i64>,
+    pub speaker_id: Option<i64>,
+    pub status: Option<ClaimStatus>,
+    pub kind: Option<ClaimKind>,
+    pub said_from: Option<DateTime<Utc>>,
+    pub said_to: Option<DateTime<Utc>>,
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: ClaimFilter,
+    page: PageRequest,
+) -> AppResult<Page<ClaimView>> {
+    let mut query = claims::table
+        .inner_join(speakers::table)
+        .select((ClaimRow::as_select(), SpeakerRef::as_select()))
+        .into_boxed();
+    if let Some(id) = filter.story_id {
+        query = query.filter(claims::story_id.eq(id));
+    }
+    if let Some(id) = filter.speaker_id {
+        query = query.filter(claims::speaker_id.eq(id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(claims::status.eq(status));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(claims::kind.eq(kind));
+    }
+    if let Some(to) = filter.said_to {
+        query = query.filter(claims::said_start.lt(to));
+    }
+    if let Some(from) = filter.said_from {
+        // An instant at or after `from`, or an interval still open at `from`.
+        query = query.filter(
+            claims::said_end
+                .gt(from)
+                .or(claims::said_end.is_null().and(claims::said_start.ge(from))),
+        );
+    }
+    let rows: Vec<(ClaimRow, SpeakerRef)> = keyset!(query, claims::id, page).load(conn).await?;
+    let page = Page::from_rows(rows, page.limit, |(row, _)| row.id);
+
+    // One query for the appearances of the whole page (no N+1).
+    let keys: Vec<(i64, i32)> = page
+        .items
+        .iter()
+        .map(|(r, _)| (r.id, r.appearances_revision))
+        .collect();
+    let mut by_claim = appearances_for(conn, &keys).await?;
+    Ok(page.map(|(row, speaker)| {
+        let appearances = by_claim
+            .remove(&(row.id, row.appearances_revision))
+            .unwrap_or_default();
+        view(row, speaker, &appearances)
+    }))
+}
+
+/// Appearance rows for several (claim, claim revision) pairs, in one query.
+async fn appearances_for(
+    conn: &mut AsyncPgConnection,
+    keys: &[(i64, i32)],
+) -> AppResult<HashMap<(i64, i32), Vec<AppearanceRow>>> {
+    let mut map: HashMap<(i64, i32), Vec<AppearanceRow>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(map);
+    }
+    let claim_ids: Vec<i64> = keys
+        .iter()
+        .map(|k| k.0)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let wanted: HashSet<(i64, i32)> = keys.iter().copied().collect();
+    let rows: Vec<AppearanceRow> = claim_appearances::table
+        .filter(claim_appearances::claim_id.eq_any(&claim_ids))
+        .select(AppearanceRow::as_select())
+        .load(conn)
+        .await?;
+    for row in rows {
+        let key = (row.claim_id, row.claim_revision);
+        if wanted.contains(&key) {
+            map.entry(key).or_default().push(row);
+        }
+    }
+    for list in map.values_mut() {
+        sort_appearances(list);
+    }
+    Ok(map)
+}
+
+pub async fn revisions(
+    conn: &mut AsyncPgConnection,
+    claim_id: i64,
+) -> AppResult<Vec<ClaimRevisionView>> {
+    let rows: Vec<ClaimRevisionRow> = claim_revisions::table
+        .filter(claim_revisions::claim_id.eq(claim_id))
+        .order(claim_revisions::revision.asc())
+        .select(ClaimRevisionRow::as_select())
+        .load(conn)
+        .await?;
+    if rows.is_empty() {
+        return Err(AppError::not_found(format!("claim {claim_id}")));
+    }
+    let keys: Vec<(i64, i32)> = rows
+        .iter()
+        .map(|r| (r.claim_id, r.appearances_revision))
+        .collect();
+    let by_revision = appearances_for(conn, &keys).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let appearances = by_revision
+                .get(&(row.claim_id, row.appearances_revision))
+                .cloned()
+                .unwrap_or_default();
+            revision_view(row, &appearances)
+        })
+        .collect())
+}
+
+pub async fn revision(
+    conn: &mut AsyncPgConnection,
+    claim_id: i64,
+    revision: i32,
+) -> AppResult<ClaimRevisionView> {
+    let row: Option<ClaimRevisionRow> = claim_revisions::table
+        .find((claim_id, revision))
+        .select(ClaimRevisionRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(row) = row else {
+        let exists = claims::table
+            .find(claim_id)
+            .select(claims::id)
+            .first::<i64>(conn)
+            .await
+            .optional()?;
+        return Err(match exists {
+            Some(_) => AppError::not_found(format!("revision {revision} of claim {claim_id}")),
+            None => AppError::not_found(format!("claim {claim_id}")),
+        });
+    };
+    let appearances = appearances_of(conn, claim_id, row.appearances_revision).await?;
+    Ok(revision_view(row, &appearances))
+}

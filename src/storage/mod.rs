@@ -1,0 +1,99 @@
+//! Storage: diesel models and queries, migrations, the connection pool and the
+//! embedded PostgreSQL cluster. Every write here runs in one transaction with
+//! its revision rows and its audit event.
+
+pub mod articles;
+pub mod claims;
+pub mod cluster;
+pub mod events;
+pub mod migrate;
+pub mod models;
+pub mod pool;
+pub mod schema;
+pub mod speakers;
+pub mod stories;
+
+/// Which way a keyset-paginated list runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Newest first (the default): later inserts never shift later pages.
+    #[default]
+    Desc,
+    Asc,
+}
+
+/// One page request: rows after `after` (exclusive) in `order`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub after: Option<i64>,
+    pub limit: i64,
+    pub order: SortOrder,
+}
+
+/// One page of results; `next_after` is the key to continue from.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows fetched in order: the extra
+    /// row only tells that another page exists.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_after = if more { rows.last().map(&key) } else { None };
+        Page {
+            items: rows,
+            next_after,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_after: self.next_after,
+        }
+    }
+}
+
+/// Applies keyset pagination on an id column to a boxed diesel query.
+macro_rules! keyset {
+    ($query:expr, $id:expr, $page:expr) => {{
+        use diesel::{ExpressionMethods, QueryDsl};
+        let page: $crate::storage::PageRequest = $page;
+        let mut q = $query;
+        match page.order {
+            $crate::storage::SortOrder::Desc => {
+                if let Some(after) = page.after {
+                    q = q.filter($id.lt(after));
+                }
+                q.order($id.desc()).limit(page.limit + 1)
+            }
+            $crate::storage::SortOrder::Asc => {
+                if let Some(after) = page.after {
+                    q = q.filter($id.gt(after));
+                }
+                q.order($id.asc()).limit(page.limit + 1)
+            }
+        }
+    }};
+}
+pub(crate) use keyset;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_knows_whether_more_rows_follow() {
+        let page = Page::from_rows(vec![9, 8, 7], 2, |n| *n);
+        assert_eq!(page.items, [9, 8]);
+        assert_eq!(page.next_after, Some(8));
+        let last = Page::from_rows(vec![9, 8], 2, |n| *n);
+        assert_eq!(last.next_after, None);
+    }
+}

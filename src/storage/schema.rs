@@ -1,0 +1,145 @@
+//! Diesel table definitions, kept in step with `migrations/`.
+//!
+//! Columns declared with a PostgreSQL domain (`claim_kind`, `confidence_score`…)
+//! are mapped to the domain's base type; the database enforces the domain check.
+
+diesel::table! {
+    stories (id) {
+        id -> Int8,
+        slug -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    speakers (id) {
+        id -> Int8,
+        kind -> Text,
+        name -> Text,
+        role -> Nullable<Text>,
+        affiliation -> Nullable<Text>,
+        aliases -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> Int8,
+        story_id -> Int8,
+        url -> Text,
+        outlet -> Text,
+        published_at -> Timestamptz,
+        current_revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    article_revisions (article_id, revision) {
+        article_id -> Int8,
+        revision -> Int4,
+        headline -> Text,
+        body -> Text,
+        body_sha256 -> Bytea,
+        body_chars -> Int4,
+        author -> Text,
+        reason -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    claims (id) {
+        id -> Int8,
+        story_id -> Int8,
+        revision -> Int4,
+        speaker_id -> Int8,
+        text -> Text,
+        kind -> Text,
+        cue -> Nullable<Text>,
+        said_start -> Nullable<Timestamptz>,
+        said_end -> Nullable<Timestamptz>,
+        said_precision -> Nullable<Text>,
+        said_expression -> Nullable<Text>,
+        confidence -> Nullable<Float8>,
+        hedges -> Array<Text>,
+        status -> Text,
+        appearances_revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    claim_revisions (claim_id, revision) {
+        claim_id -> Int8,
+        revision -> Int4,
+        story_id -> Int8,
+        speaker_id -> Int8,
+        text -> Text,
+        kind -> Text,
+        cue -> Nullable<Text>,
+        said_start -> Nullable<Timestamptz>,
+        said_end -> Nullable<Timestamptz>,
+        said_precision -> Nullable<Text>,
+        said_expression -> Nullable<Text>,
+        confidence -> Nullable<Float8>,
+        hedges -> Array<Text>,
+        status -> Text,
+        appearances_revision -> Int4,
+        author -> Text,
+        reason -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    claim_appearances (id) {
+        id -> Int8,
+        claim_id -> Int8,
+        claim_revision -> Int4,
+        article_id -> Int8,
+        article_revision -> Int4,
+        span_start -> Int4,
+        span_end -> Int4,
+        excerpt -> Text,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        actor -> Text,
+        action -> Text,
+        subject_type -> Text,
+        subject_id -> Int8,
+        story_id -> Nullable<Int8>,
+        before_revision -> Nullable<Int4>,
+        after_revision -> Nullable<Int4>,
+        request_id -> Nullable<Text>,
+        details -> Jsonb,
+    }
+}
+
+diesel::joinable!(articles -> stories (story_id));
+diesel::joinable!(article_revisions -> articles (article_id));
+diesel::joinable!(claims -> stories (story_id));
+diesel::joinable!(claims -> speakers (speaker_id));
+diesel::joinable!(claim_appearances -> articles (article_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    stories,
+    speakers,
+    articles,
+    article_revisions,
+    claims,
+    claim_revisions,
+    claim_appearances,
+    audit_events,
+);

@@ -1,0 +1,100 @@
+//! Speakers.
+
+use diesel::{
+    ExpressionMethods, OptionalExtension, PgTextExpressionMethods, QueryDsl, SelectableHelper,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+
+use super::events::{self, AuditContext, EventRecord};
+use super::models::{NewSpeakerRow, Speaker};
+use super::schema::speakers;
+use super::{Page, PageRequest, keyset};
+use crate::domain::speaker::{SpeakerKind, ValidSpeaker};
+use crate::error::{AppError, AppResult};
+
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    speaker: ValidSpeaker,
+) -> AppResult<Speaker> {
+    conn.transaction(async |conn| {
+        let created: Speaker = diesel::insert_into(speakers::table)
+            .values(NewSpeakerRow {
+                kind: speaker.kind,
+                name: &speaker.name,
+                role: speaker.role.as_deref(),
+                affiliation: speaker.affiliation.as_deref(),
+                aliases: &speaker.aliases,
+            })
+            .returning(Speaker::as_returning())
+            .get_result(conn)
+            .await?;
+        events::record(
+            conn,
+            ctx,
+            EventRecord {
+                action: "speaker.created",
+                subject_type: "speaker",
+                subject_id: created.id,
+                story_id: None,
+                before_revision: None,
+                after_revision: None,
+                details: json!({ "name": created.name, "kind": created.kind }),
+            },
+        )
+        .await?;
+        Ok(created)
+    })
+    .await
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Speaker> {
+    speakers::table
+        .find(id)
+        .select(Speaker::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("speaker {id}")))
+}
+
+pub async fn exists(conn: &mut AsyncPgConnection, id: i64) -> AppResult<bool> {
+    Ok(speakers::table
+        .find(id)
+        .select(speakers::id)
+        .first::<i64>(conn)
+        .await
+        .optional()?
+        .is_some())
+}
+
+#[derive(Debug, Default)]
+pub struct SpeakerFilter {
+    pub kind: Option<SpeakerKind>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: SpeakerFilter,
+    page: PageRequest,
+) -> AppResult<Page<Speaker>> {
+    let mut query = speakers::table.select(Speaker::as_select()).into_boxed();
+    if let Some(kind) = filter.kind {
+        query = query.filter(speakers::kind.eq(kind));
+    }
+    if let Some(text) = filter.name_contains {
+        query = query.filter(speakers::name.ilike(format!("%{}%", escape_like(&text))));
+    }
+    let rows: Vec<Speaker> = keyset!(query, speakers::id, page).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |s| s.id))
+}
+
+/// Escapes LIKE wildcards so that user text matches literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
