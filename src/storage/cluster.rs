@@ -49,7 +49,7 @@ pub fn find_server_binaries() -> anyhow::Result<PathBuf> {
             return Ok(dir);
         }
         bail!(
-            "CLAIMTRAIL_PG_BINDIR={} has no initdb, pg_ctl and postgres",
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found in CLAIMTRAIL_PG_BINDIR={}: {INSTALL_HINT}",
             dir.display()
         );
     }

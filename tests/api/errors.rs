@@ -1,0 +1,163 @@
+//! Every error class: a precise problem+json, and nothing written.
+
+use serde_json::json;
+
+use crate::helpers::{TEST_MAX_BODY_BYTES, assert_problem, invalid_fields, spawn_app};
+
+#[tokio::test]
+async fn bad_requests_get_problems_and_write_nothing() {
+    let app = spawn_app().await;
+    let story = app.story("Errors story").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let article = app
+        .article(story, "https://news.example/errors", "Ten chars.")
+        .await;
+    let claim = app.claim(story, speaker, "A claim").await["id"]
+        .as_i64()
+        .unwrap();
+    let before = app.row_counts().await;
+
+    let valid_claim =
+        json!({ "story_id": story, "speaker_id": speaker, "text": "x", "kind": "paraphrase" });
+    let with = |key: &str, value: serde_json::Value| {
+        let mut body = valid_claim.clone();
+        body[key] = value;
+        body
+    };
+
+    // (method, path, raw body, content type, expected status, field named in a 422)
+    let cases: Vec<(&str, String, String, &str, u16, Option<&str>)> = vec![
+        ("POST", "/v1/claims".into(), "{\"story_id\": 1,".into(), "application/json", 400, None),
+        ("POST", "/v1/claims".into(), "".into(), "application/json", 400, None),
+        ("POST", "/v1/claims".into(), "[1, 2]".into(), "application/json", 422, None),
+        ("POST", "/v1/claims".into(), with("colour", json!("red")).to_string(), "application/json", 400, None),
+        ("POST", "/v1/claims".into(), with("text", json!("   ")).to_string(), "application/json", 422, Some("text")),
+        ("POST", "/v1/claims".into(), with("confidence", json!(1.7)).to_string(), "application/json", 422, Some("confidence")),
+        ("POST", "/v1/claims".into(), with("confidence", json!(-0.1)).to_string(), "application/json", 422, Some("confidence")),
+        ("POST", "/v1/claims".into(), with("kind", json!("rumour")).to_string(), "application/json", 422, Some("kind")),
+        ("POST", "/v1/claims".into(), with("speaker_id", json!(999_999)).to_string(), "application/json", 422, Some("speaker_id")),
+        ("POST", "/v1/claims".into(), with("story_id", json!(999_999)).to_string(), "application/json", 422, Some("story_id")),
+        ("POST", "/v1/claims".into(), with("text", json!("nul\u{0}byte")).to_string(), "application/json", 422, Some("text")),
+        ("POST", "/v1/claims".into(),
+            with("appearances", json!([{ "article_id": article, "start": 2, "end": 11 }])).to_string(),
+            "application/json", 422, Some("appearances[0].end")),
+        ("POST", "/v1/claims".into(),
+            with("appearances", json!([{ "article_id": article, "start": 5, "end": 3 }])).to_string(),
+            "application/json", 422, Some("appearances[0].end")),
+        ("POST", "/v1/claims".into(),
+            with("appearances", json!([{ "article_id": article, "start": -1, "end": 3 }])).to_string(),
+            "application/json", 422, Some("appearances[0].start")),
+        ("POST", "/v1/claims".into(),
+            with("appearances", json!([{ "article_id": 424_242, "start": 0, "end": 3 }])).to_string(),
+            "application/json", 422, Some("appearances[0].article_id")),
+        ("POST", "/v1/claims".into(),
+            with("appearances", json!([{ "article_id": article, "article_revision": 7, "start": 0, "end": 3 }])).to_string(),
+            "application/json", 422, Some("appearances[0].article_revision")),
+        ("POST", "/v1/claims".into(),
+            with("when", json!({ "start": "2026-05-01", "end": "2026-03-01" })).to_string(),
+            "application/json", 422, Some("when.end")),
+        ("POST", "/v1/claims".into(),
+            with("when", json!({ "at": "yesterday-ish" })).to_string(), "application/json", 422, Some("when.at")),
+        ("POST", "/v1/claims".into(), with("story_id", json!(1e300)).to_string(), "application/json", 422, Some("story_id")),
+        ("POST", "/v1/claims".into(), valid_claim.to_string(), "text/plain", 415, None),
+        ("POST", "/v1/stories".into(), json!({ "title": "Errors story" }).to_string(), "application/json", 409, None),
+        ("POST", "/v1/stories".into(), json!({ "title": "" }).to_string(), "application/json", 422, Some("title")),
+        ("POST", "/v1/stories".into(), json!({ "title": "T", "slug": "Not A Slug" }).to_string(), "application/json", 422, Some("slug")),
+        ("POST", "/v1/speakers".into(), json!({ "name": "X", "kind": "wizard" }).to_string(), "application/json", 422, Some("kind")),
+        ("POST", "/v1/speakers".into(), json!({ "kind": "person" }).to_string(), "application/json", 422, Some("name")),
+        ("POST", "/v1/articles".into(),
+            json!({ "url": "https://news.example/errors", "outlet": "O", "headline": "H",
+                    "published_at": "2026-11-20T09:00:00Z", "body": "Other body.", "story_id": story }).to_string(),
+            "application/json", 409, None),
+        ("POST", "/v1/articles".into(),
+            json!({ "url": "not a url", "outlet": "O", "headline": "H",
+                    "published_at": "2026-11-20T09:00:00Z", "body": "B", "story_id": story }).to_string(),
+            "application/json", 422, Some("url")),
+        ("POST", "/v1/articles".into(),
+            json!({ "url": "https://news.example/x", "outlet": "O", "headline": "H",
+                    "published_at": "Friday", "body": "B", "story_id": story }).to_string(),
+            "application/json", 422, Some("published_at")),
+        ("POST", "/v1/articles".into(),
+            json!({ "url": "https://news.example/y", "outlet": "O", "headline": "H",
+                    "published_at": "2026-11-20T09:00:00Z", "body": "B", "story_id": 99_999 }).to_string(),
+            "application/json", 422, Some("story_id")),
+        ("PATCH", format!("/v1/claims/{claim}"), json!({ "text": "changed" }).to_string(), "application/json", 422, Some("reason")),
+        ("PATCH", format!("/v1/claims/{claim}"), json!({ "speaker_id": 31_337, "reason": "r" }).to_string(), "application/json", 422, Some("speaker_id")),
+        ("PATCH", format!("/v1/claims/{claim}"), json!({ "story_id": 31_337, "reason": "r" }).to_string(), "application/json", 422, Some("story_id")),
+        ("PATCH", format!("/v1/claims/{claim}"), json!({ "revision": 9, "reason": "r" }).to_string(), "application/json", 400, None),
+        ("PATCH", "/v1/claims/99999".into(), json!({ "text": "x", "reason": "r" }).to_string(), "application/json", 404, None),
+        ("GET", "/v1/claims/99999".into(), String::new(), "application/json", 404, None),
+        ("GET", "/v1/claims/abc".into(), String::new(), "application/json", 404, None),
+        ("GET", format!("/v1/claims/{claim}/revisions/5"), String::new(), "application/json", 404, None),
+        ("GET", "/v1/claims/99999/revisions".into(), String::new(), "application/json", 404, None),
+        ("GET", "/v1/stories/99999".into(), String::new(), "application/json", 404, None),
+        ("GET", "/v1/speakers/99999".into(), String::new(), "application/json", 404, None),
+        ("GET", "/v1/articles/99999".into(), String::new(), "application/json", 404, None),
+        ("GET", "/v1/nowhere".into(), String::new(), "application/json", 404, None),
+        ("DELETE", format!("/v1/claims/{claim}"), String::new(), "application/json", 405, None),
+        ("GET", "/v1/claims?limit=0".into(), String::new(), "application/json", 422, Some("limit")),
+        ("GET", "/v1/claims?cursor=garbage".into(), String::new(), "application/json", 400, None),
+        ("GET", "/v1/claims?page=2".into(), String::new(), "application/json", 400, None),
+        ("GET", "/v1/claims?status=rumoured".into(), String::new(), "application/json", 400, None),
+        ("GET", "/v1/claims?story=1&story=2".into(), String::new(), "application/json", 400, None),
+        ("GET", "/v1/claims?said_from=soon".into(), String::new(), "application/json", 422, Some("said_from")),
+    ];
+
+    for (method, path, body, content_type, status, field) in cases {
+        let res = app
+            .client
+            .request(method.parse().unwrap(), app.url(&path))
+            .header("content-type", content_type)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, status).await;
+        if let Some(field) = field {
+            assert!(
+                invalid_fields(&problem).iter().any(|f| f == field),
+                "{method} {path} {body}: expected field {field} in {problem}"
+            );
+        }
+        assert_eq!(
+            app.row_counts().await,
+            before,
+            "{method} {path} {body} wrote something"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let app = spawn_app().await;
+    let story = app.story("Big").await;
+    let before = app.row_counts().await;
+    let body = json!({
+        "url": "https://news.example/big", "outlet": "O", "headline": "H",
+        "published_at": "2026-11-20T09:00:00Z", "body": "x".repeat(TEST_MAX_BODY_BYTES + 1), "story_id": story
+    });
+    let res = app.post_json("/v1/articles", &body).await;
+    assert_problem(res, 413).await;
+    assert_eq!(app.row_counts().await, before);
+}
+
+#[tokio::test]
+async fn a_duplicate_slug_names_the_existing_story() {
+    let app = spawn_app().await;
+    let id = app.story("Flood relief").await;
+    let res = app
+        .post_json(
+            "/v1/stories",
+            &json!({ "title": "Different", "slug": "flood-relief" }),
+        )
+        .await;
+    let problem = assert_problem(res, 409).await;
+    assert_eq!(problem["existing_id"], id);
+}
+
+#[tokio::test]
+async fn health_checks_the_database() {
+    let app = spawn_app().await;
+    let body = app.get_json("/healthz").await;
+    assert_eq!(body["database"], "ok");
+}

@@ -1,0 +1,375 @@
+//! Test harness: one PostgreSQL server per test binary, one database per test.
+//!
+//! Without DATABASE_URL a throwaway cluster is started in a temporary folder
+//! (as the `postgres` user when running as root) and removed when the test
+//! binary exits, by a watchdog that waits for the binary's end. With
+//! DATABASE_URL that server is used the same way. Either way a template
+//! database is migrated once and every test gets a fresh copy of it, then
+//! talks to the real app over HTTP on a random port.
+
+use std::net::TcpListener;
+use std::process::{ChildStdin, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use claimtrail::app::{self, HttpSettings, Limits};
+use claimtrail::storage::cluster::{Cluster, ClusterOptions, quote_ident};
+use claimtrail::storage::{migrate, pool};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+/// Request bodies larger than this get 413 in tests (kept small to test cheaply).
+pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
+
+struct DatabaseServer {
+    /// Builds a connection string for a database on the server.
+    url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
+    template: String,
+    /// Databases on an external server are dropped after each test.
+    external: bool,
+    /// Closing this pipe (at process exit) tells the watchdog to stop the
+    /// throwaway cluster and delete its folder.
+    _watchdog: Option<ChildStdin>,
+}
+
+static SERVER: OnceLock<DatabaseServer> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(1);
+
+fn server() -> &'static DatabaseServer {
+    SERVER.get_or_init(|| {
+        // Set up outside the test's async runtime: migrations use a blocking
+        // connection that brings its own runtime.
+        std::thread::spawn(start_server)
+            .join()
+            .expect("database server setup panicked")
+    })
+}
+
+fn start_server() -> DatabaseServer {
+    let template = format!("ct_template_{}", std::process::id());
+    let server = match std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => {
+            let base = url.clone();
+            let server = DatabaseServer {
+                url_for: Box::new(move |db| with_database(&base, db)),
+                template: template.clone(),
+                external: true,
+                _watchdog: None,
+            };
+            let admin = (server.url_for)("postgres");
+            run_admin(
+                &admin,
+                &[format!(
+                    "DROP DATABASE IF EXISTS {}",
+                    quote_ident(&template)
+                )],
+            );
+            server
+        }
+        None => start_throwaway_cluster(template.clone()),
+    };
+    let admin = (server.url_for)("postgres");
+    run_admin(
+        &admin,
+        &[format!("CREATE DATABASE {}", quote_ident(&template))],
+    );
+    migrate::run_pending(&(server.url_for)(&template)).expect("migrating the template database");
+    server
+}
+
+fn start_throwaway_cluster(template: String) -> DatabaseServer {
+    let dir = tempfile::Builder::new()
+        .prefix("claimtrail-test-")
+        .tempdir_in("/tmp")
+        .expect("creating a temporary folder")
+        .keep();
+    let mut cluster = Cluster::open(&dir, ClusterOptions { throwaway: true })
+        .expect("preparing the test cluster");
+    cluster.start().expect("starting the test cluster");
+    if let Some(user) = cluster.run_as() {
+        std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).expect("chown test folder");
+    }
+    // The watchdog outlives this process by design: when the pipe closes it
+    // stops the cluster at once and removes the folder.
+    let pg_ctl = cluster.bin_dir().join("pg_ctl");
+    let mut watchdog = cluster
+        .server_command("/bin/sh")
+        .args([
+            "-c",
+            "cat >/dev/null; \"$1\" -D \"$2\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$3\"",
+            "watchdog",
+        ])
+        .arg(&pg_ctl)
+        .arg(cluster.pgdata())
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("starting the cluster watchdog");
+    let stdin = watchdog.stdin.take();
+    let cluster_url = cluster.database_url("postgres");
+    DatabaseServer {
+        url_for: Box::new(move |db| with_database(&cluster_url, db)),
+        template,
+        external: false,
+        _watchdog: stdin,
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+/// The same server, another database: URLs get a new path, key=value
+/// strings a later `dbname` (which wins).
+fn with_database(url: &str, db: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut parsed = url::Url::parse(url).expect("DATABASE_URL is not a valid URL");
+        parsed.set_path(&format!("/{db}"));
+        parsed.to_string()
+    } else {
+        format!("{url} dbname={db}")
+    }
+}
+
+fn run_admin(url: &str, statements: &[String]) {
+    use diesel::Connection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(url)
+        .expect("connecting as admin");
+    for sql in statements {
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+/// A running app on its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    database: String,
+    external: bool,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let server = server();
+    let database = format!(
+        "ct_test_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = AsyncPgConnection::establish(&(server.url_for)("postgres"))
+        .await
+        .expect("admin connection");
+    diesel::sql_query(format!(
+        "CREATE DATABASE {} TEMPLATE {}",
+        quote_ident(&database),
+        quote_ident(&server.template)
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("creating the test database");
+    let database_url = (server.url_for)(&database);
+
+    let db_pool = pool::build_pool(
+        &database_url,
+        &pool::PoolSettings {
+            max_size: 8,
+            wait_timeout: Duration::from_secs(10),
+        },
+    )
+    .expect("building the pool");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a random port");
+    let port = listener.local_addr().unwrap().port();
+    let settings = HttpSettings {
+        limits: Limits {
+            max_body_bytes: TEST_MAX_BODY_BYTES,
+            max_body_chars: 100_000,
+        },
+        workers: 2,
+        shutdown_timeout: Duration::from_secs(1),
+    };
+    let server = app::build_server(listener, db_pool, &settings).expect("building the server");
+    tokio::spawn(server);
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        database_url,
+        database,
+        external: server_is_external(),
+    }
+}
+
+fn server_is_external() -> bool {
+    server().external
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !self.external {
+            return; // the whole throwaway cluster goes away with the test binary
+        }
+        let admin = (server().url_for)("postgres");
+        let sql = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&self.database)
+        );
+        let _ = std::thread::spawn(move || run_admin(&admin, &[sql])).join();
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET failed")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST failed")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value, if_match: Option<&str>) -> Response {
+        let mut req = self.client.patch(self.url(path)).json(body);
+        if let Some(tag) = if_match {
+            req = req.header("If-Match", tag);
+        }
+        req.send().await.expect("PATCH failed")
+    }
+
+    /// POSTs and expects 201; returns the created resource.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let res = self.post_json(path, &body).await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "POST {path} {body} -> {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "GET {path} -> {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub async fn story(&self, title: &str) -> i64 {
+        self.create("/v1/stories", json!({ "title": title })).await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    pub async fn speaker(&self, name: &str, kind: &str) -> i64 {
+        self.create("/v1/speakers", json!({ "name": name, "kind": kind }))
+            .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    pub async fn article(&self, story_id: i64, url: &str, body: &str) -> i64 {
+        self.create(
+            "/v1/articles",
+            json!({
+                "url": url, "outlet": "Test Wire", "headline": "A headline",
+                "published_at": "2026-11-20T09:00:00Z", "body": body, "story_id": story_id
+            }),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    pub async fn claim(&self, story_id: i64, speaker_id: i64, text: &str) -> Value {
+        self.create(
+            "/v1/claims",
+            json!({ "story_id": story_id, "speaker_id": speaker_id, "text": text, "kind": "paraphrase" }),
+        )
+        .await
+    }
+
+    /// A direct connection to the test's database, for checks the API cannot make.
+    pub async fn db(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.database_url)
+            .await
+            .expect("connecting to the test database")
+    }
+
+    /// Row counts of every table, to show that a rejected request wrote nothing.
+    pub async fn row_counts(&self) -> Vec<(String, i64)> {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db().await;
+        let rows: Vec<Count> = diesel::sql_query(
+            "SELECT 'stories' AS name, count(*) AS n FROM stories
+             UNION ALL SELECT 'speakers', count(*) FROM speakers
+             UNION ALL SELECT 'articles', count(*) FROM articles
+             UNION ALL SELECT 'article_revisions', count(*) FROM article_revisions
+             UNION ALL SELECT 'claims', count(*) FROM claims
+             UNION ALL SELECT 'claim_revisions', count(*) FROM claim_revisions
+             UNION ALL SELECT 'claim_appearances', count(*) FROM claim_appearances
+             UNION ALL SELECT 'audit_events', count(*) FROM audit_events",
+        )
+        .load(&mut conn)
+        .await
+        .expect("counting rows");
+        rows.into_iter().map(|c| (c.name, c.n)).collect()
+    }
+}
+
+/// Asserts a problem+json response with the given status; returns its body.
+pub async fn assert_problem(res: Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "expected {status}, got {got}: {text}");
+    assert_eq!(content_type, "application/problem+json", "body: {text}");
+    let body: Value = serde_json::from_str(&text).expect("problem body is JSON");
+    assert_eq!(body["status"].as_u64(), Some(u64::from(status)));
+    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.len() > 5),
+        "detail missing: {text}"
+    );
+    body
+}
+
+/// The invalid field names of a 422 problem.
+pub fn invalid_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,8 @@
+//! API tests: the real app on a random port against a real PostgreSQL.
+
+mod append_only;
+mod errors;
+mod example_story;
+mod helpers;
+mod pagination;
+mod revisions;
