@@ -111,7 +111,7 @@ pub fn check_span(
         );
         ok = false;
     }
-    ok.then(|| Appearance {
+    ok.then_some(Appearance {
         article_id: target.article_id,
         article_revision: target.article_revision,
         // Both fit: they were compared with an i32 body length above.

@@ -4,6 +4,9 @@ use serde_json::json;
 
 use crate::helpers::{TEST_MAX_BODY_BYTES, assert_problem, invalid_fields, spawn_app};
 
+/// (method, path, raw body, content type, expected status, field named in a 422)
+type Case<'a> = (&'a str, String, String, &'a str, u16, Option<&'a str>);
+
 #[tokio::test]
 async fn bad_requests_get_problems_and_write_nothing() {
     let app = spawn_app().await;
@@ -25,8 +28,7 @@ async fn bad_requests_get_problems_and_write_nothing() {
         body
     };
 
-    // (method, path, raw body, content type, expected status, field named in a 422)
-    let cases: Vec<(&str, String, String, &str, u16, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         ("POST", "/v1/claims".into(), "{\"story_id\": 1,".into(), "application/json", 400, None),
         ("POST", "/v1/claims".into(), "".into(), "application/json", 400, None),
         ("POST", "/v1/claims".into(), "[1, 2]".into(), "application/json", 422, None),

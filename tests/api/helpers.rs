@@ -94,9 +94,10 @@ fn start_throwaway_cluster(template: String) -> DatabaseServer {
     if let Some(user) = cluster.run_as() {
         std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).expect("chown test folder");
     }
-    // The watchdog outlives this process by design: when the pipe closes it
-    // stops the cluster at once and removes the folder.
+    // The watchdog outlives this process by design (so it is never waited
+    // for): when the pipe closes it stops the cluster and removes the folder.
     let pg_ctl = cluster.bin_dir().join("pg_ctl");
+    #[allow(clippy::zombie_processes)]
     let mut watchdog = cluster
         .server_command("/bin/sh")
         .args([
