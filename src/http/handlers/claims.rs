@@ -119,13 +119,19 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
+/// A complete (unpaginated) list.
+#[derive(Serialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
+
 pub async fn revisions(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let items = claims::revisions(&mut conn, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 pub async fn revision(
