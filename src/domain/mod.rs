@@ -3,6 +3,7 @@
 
 pub mod article;
 pub mod claim;
+pub mod diff;
 pub mod revision;
 pub mod speaker;
 pub mod story;

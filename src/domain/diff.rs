@@ -1,0 +1,583 @@
+//! Every text diff of the ledger: claim texts, article bodies, and how a span
+//! of one article revision carries over to the next.
+//!
+//! Diffs are computed with `similar`, always under a deadline: past it the
+//! algorithm settles for a coarser (still correct) diff, so a pathological
+//! pair of texts cannot hold a worker. Offsets are Unicode code points, as in
+//! every span of the ledger.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use similar::{Algorithm, DiffTag, DiffableStr, TextDiff, group_diff_ops};
+
+/// How long one diff may search for a minimal edit script.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    Equal,
+    Insert,
+    Delete,
+}
+
+/// One structured diff operation. Applied in order to the old text (copy
+/// `equal`, skip `delete`, add `insert`) it produces the new text. `len`
+/// counts code points; `text` may be left out of `equal` operations when
+/// the reader has the old text (article diffs), to keep responses small.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TextOp {
+    pub op: OpKind,
+    pub len: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl TextOp {
+    fn new(op: OpKind, text: &str) -> Self {
+        TextOp {
+            op,
+            len: text.chars().count(),
+            text: Some(text.to_owned()),
+        }
+    }
+}
+
+/// Why a list of operations cannot be applied to a text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("operation {index} runs past the end of the source text")]
+    PastEnd { index: usize },
+    #[error("operation {index} expects {expected:?} but the source has {found:?}")]
+    Mismatch {
+        index: usize,
+        expected: String,
+        found: String,
+    },
+    #[error("{left} characters of the source text are not covered by the operations")]
+    Leftover { left: usize },
+    #[error("operation {index} is an insert without text")]
+    InsertWithoutText { index: usize },
+}
+
+/// Rebuilds the new text from the old one and a list of operations.
+pub fn apply_ops(old: &str, ops: &[TextOp]) -> Result<String, ApplyError> {
+    let mut out = String::with_capacity(old.len());
+    let mut rest = old;
+    for (index, op) in ops.iter().enumerate() {
+        match op.op {
+            OpKind::Insert => out.push_str(op.text.as_deref().ok_or(ApplyError::InsertWithoutText { index })?),
+            OpKind::Equal | OpKind::Delete => {
+                let end = rest
+                    .char_indices()
+                    .nth(op.len)
+                    .map(|(i, _)| i)
+                    .or_else(|| (rest.chars().count() == op.len).then_some(rest.len()))
+                    .ok_or(ApplyError::PastEnd { index })?;
+                let (taken, tail) = rest.split_at(end);
+                if let Some(expected) = &op.text {
+                    if expected != taken {
+                        return Err(ApplyError::Mismatch {
+                            index,
+                            expected: expected.clone(),
+                            found: taken.to_owned(),
+                        });
+                    }
+                }
+                if op.op == OpKind::Equal {
+                    out.push_str(taken);
+                }
+                rest = tail;
+            }
+        }
+    }
+    if rest.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApplyError::Leftover {
+            left: rest.chars().count(),
+        })
+    }
+}
+
+/// Splits a text into sentences (and lines): every piece ends after a line
+/// break, or after sentence-ending punctuation (and any closing quotes or
+/// brackets) and the whitespace that follows it. The pieces concatenate to
+/// the text exactly.
+pub fn split_sentences(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let mut end = None;
+        if c == '\n' {
+            end = Some(i + 1);
+        } else if matches!(c, '.' | '!' | '?' | '。' | '！' | '？') {
+            let mut j = i + c.len_utf8();
+            while let Some(&(k, q)) = chars.peek() {
+                if matches!(q, '"' | '\'' | '”' | '’' | '»' | ')' | ']') {
+                    chars.next();
+                    j = k + q.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            let mut saw_space = false;
+            while let Some(&(k, w)) = chars.peek() {
+                if w.is_whitespace() && w != '\n' {
+                    chars.next();
+                    j = k + w.len_utf8();
+                    saw_space = true;
+                } else if w == '\n' {
+                    chars.next();
+                    j = k + 1;
+                    saw_space = true;
+                    break;
+                } else {
+                    break;
+                }
+            }
+            if saw_space || matches!(c, '。' | '！' | '？') {
+                end = Some(j);
+            }
+        }
+        if let Some(end) = end {
+            pieces.push(&text[start..end]);
+            start = end;
+        }
+    }
+    if start < text.len() {
+        pieces.push(&text[start..]);
+    }
+    pieces
+}
+
+/// The lines of a text, each with its line break.
+pub fn split_lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+/// Word tokens (Unicode word boundaries); they concatenate to the text.
+pub fn split_words(text: &str) -> Vec<&str> {
+    text.tokenize_unicode_words()
+}
+
+/// One aligned stretch of two texts, in bytes and in code points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub tag: DiffTag,
+    pub old_bytes: Range<usize>,
+    pub new_bytes: Range<usize>,
+    pub old_chars: Range<usize>,
+    pub new_chars: Range<usize>,
+}
+
+/// A full alignment of two texts: consecutive segments that cover both.
+#[derive(Debug, Clone)]
+pub struct Alignment<'a> {
+    pub old: &'a str,
+    pub new: &'a str,
+    pub segments: Vec<Segment>,
+    /// True when the deadline cut the search short (the diff is still
+    /// correct, only coarser than it could be).
+    pub timed_out: bool,
+}
+
+/// Start offsets (bytes, chars) of each token, plus the totals at the end.
+fn offsets(tokens: &[&str]) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(tokens.len() + 1);
+    let (mut b, mut c) = (0, 0);
+    for t in tokens {
+        out.push((b, c));
+        b += t.len();
+        c += t.chars().count();
+    }
+    out.push((b, c));
+    out
+}
+
+struct AlignBuilder {
+    segments: Vec<Segment>,
+}
+
+impl AlignBuilder {
+    fn push(&mut self, tag: DiffTag, ob: Range<usize>, nb: Range<usize>, oc: Range<usize>, nc: Range<usize>) {
+        if ob.is_empty() && nb.is_empty() {
+            return;
+        }
+        if let Some(last) = self.segments.last_mut() {
+            if last.tag == tag {
+                last.old_bytes.end = ob.end;
+                last.new_bytes.end = nb.end;
+                last.old_chars.end = oc.end;
+                last.new_chars.end = nc.end;
+                return;
+            }
+        }
+        self.segments.push(Segment {
+            tag,
+            old_bytes: ob,
+            new_bytes: nb,
+            old_chars: oc,
+            new_chars: nc,
+        });
+    }
+
+    /// Adds the diff of two token lists whose texts start at the given offsets.
+    fn add_tokens(
+        &mut self,
+        old_tokens: &[&str],
+        new_tokens: &[&str],
+        base_old: (usize, usize),
+        base_new: (usize, usize),
+        deadline: Instant,
+        refine: bool,
+    ) -> bool {
+        // Patience anchors on tokens that occur once on each side, so common
+        // tokens (spaces, "the") cannot pull unrelated words into alignment.
+        let diff = TextDiff::configure()
+            .algorithm(Algorithm::Patience)
+            .deadline(deadline)
+            .diff_slices(old_tokens, new_tokens);
+        let oo = offsets(old_tokens);
+        let no = offsets(new_tokens);
+        let mut timed_out = Instant::now() >= deadline;
+        for op in diff.ops() {
+            let (tag, or, nr) = op.as_tag_tuple();
+            let ob = base_old.0 + oo[or.start].0..base_old.0 + oo[or.end].0;
+            let oc = base_old.1 + oo[or.start].1..base_old.1 + oo[or.end].1;
+            let nb = base_new.0 + no[nr.start].0..base_new.0 + no[nr.end].0;
+            let nc = base_new.1 + no[nr.start].1..base_new.1 + no[nr.end].1;
+            if tag == DiffTag::Replace && refine {
+                let old_words: Vec<&str> = old_tokens[or.clone()].iter().flat_map(|s| split_words(s)).collect();
+                let new_words: Vec<&str> = new_tokens[nr.clone()].iter().flat_map(|s| split_words(s)).collect();
+                timed_out |= self.add_tokens(
+                    &old_words,
+                    &new_words,
+                    (ob.start, oc.start),
+                    (nb.start, nc.start),
+                    deadline,
+                    false,
+                );
+            } else {
+                self.push(tag, ob, nb, oc, nc);
+            }
+        }
+        timed_out
+    }
+}
+
+impl<'a> Alignment<'a> {
+    /// Word-level alignment, for short texts such as claims.
+    pub fn words(old: &'a str, new: &'a str, timeout: Duration) -> Self {
+        let mut b = AlignBuilder { segments: Vec::new() };
+        let timed_out = b.add_tokens(
+            &split_words(old),
+            &split_words(new),
+            (0, 0),
+            (0, 0),
+            Instant::now() + timeout,
+            false,
+        );
+        Alignment {
+            old,
+            new,
+            segments: b.segments,
+            timed_out,
+        }
+    }
+
+    /// Sentence-level alignment refined to words inside changed sentences,
+    /// for article bodies: fast on long texts, precise where they differ.
+    pub fn sentences(old: &'a str, new: &'a str, timeout: Duration) -> Self {
+        let mut b = AlignBuilder { segments: Vec::new() };
+        let timed_out = b.add_tokens(
+            &split_sentences(old),
+            &split_sentences(new),
+            (0, 0),
+            (0, 0),
+            Instant::now() + timeout,
+            true,
+        );
+        Alignment {
+            old,
+            new,
+            segments: b.segments,
+            timed_out,
+        }
+    }
+
+    /// The structured operations; `equal_text` keeps the text of equal runs.
+    pub fn ops(&self, equal_text: bool) -> Vec<TextOp> {
+        let mut ops = Vec::with_capacity(self.segments.len() + 4);
+        for s in &self.segments {
+            let old = &self.old[s.old_bytes.clone()];
+            let new = &self.new[s.new_bytes.clone()];
+            match s.tag {
+                DiffTag::Equal => {
+                    let mut op = TextOp::new(OpKind::Equal, old);
+                    if !equal_text {
+                        op.text = None;
+                    }
+                    ops.push(op)
+                }
+                DiffTag::Delete => ops.push(TextOp::new(OpKind::Delete, old)),
+                DiffTag::Insert => ops.push(TextOp::new(OpKind::Insert, new)),
+                DiffTag::Replace => {
+                    ops.push(TextOp::new(OpKind::Delete, old));
+                    ops.push(TextOp::new(OpKind::Insert, new));
+                }
+            }
+        }
+        ops
+    }
+
+    pub fn is_identical(&self) -> bool {
+        self.segments.iter().all(|s| s.tag == DiffTag::Equal)
+    }
+
+    /// Code points inserted and deleted.
+    pub fn churn(&self) -> (usize, usize) {
+        self.segments.iter().fold((0, 0), |(ins, del), s| match s.tag {
+            DiffTag::Equal => (ins, del),
+            _ => (ins + s.new_chars.len(), del + s.old_chars.len()),
+        })
+    }
+
+    /// Where the old span `[start, end)` is in the new text.
+    pub fn carry(&self, start: usize, end: usize) -> Carried {
+        let touched = self.segments.iter().any(|s| {
+            s.tag != DiffTag::Equal
+                && if s.old_chars.is_empty() {
+                    // A pure insertion touches a span only strictly inside it.
+                    start < s.old_chars.start && s.old_chars.start < end
+                } else {
+                    s.old_chars.start < end && start < s.old_chars.end
+                }
+        });
+        let new_start = self.map_left(start);
+        let new_end = self.map_right(end);
+        if !touched {
+            return Carried::Present {
+                start: new_start,
+                end: new_start + (end - start),
+            };
+        }
+        if new_end <= new_start {
+            Carried::Removed { at: new_start }
+        } else {
+            Carried::Altered {
+                start: new_start,
+                end: new_end,
+            }
+        }
+    }
+
+    /// The new position of an old span start: inside a changed stretch, the
+    /// start of what replaced it.
+    fn map_left(&self, pos: usize) -> usize {
+        for s in &self.segments {
+            if s.old_chars.start <= pos && pos < s.old_chars.end {
+                return match s.tag {
+                    DiffTag::Equal => s.new_chars.start + (pos - s.old_chars.start),
+                    _ => s.new_chars.start,
+                };
+            }
+        }
+        self.segments.last().map_or(0, |s| s.new_chars.end)
+    }
+
+    /// The new position of an old span end: inside a changed stretch, the end
+    /// of what replaced it.
+    fn map_right(&self, pos: usize) -> usize {
+        for s in &self.segments {
+            if s.old_chars.start < pos && pos <= s.old_chars.end {
+                return match s.tag {
+                    DiffTag::Equal => s.new_chars.start + (pos - s.old_chars.start),
+                    _ => s.new_chars.end,
+                };
+            }
+        }
+        0
+    }
+}
+
+/// What became of a span after an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// Its text is untouched; it may have moved.
+    Present { start: usize, end: usize },
+    /// Its text was edited; the new span covers what replaced it.
+    Altered { start: usize, end: usize },
+    /// Its text is gone; `at` is where it was.
+    Removed { at: usize },
+}
+
+/// A unified diff of two texts cut into units (lines or sentences), each
+/// shown on its own line. Returns the text and whether `max_lines` cut it.
+pub fn unified(
+    old_units: &[&str],
+    new_units: &[&str],
+    labels: (&str, &str),
+    context: usize,
+    max_lines: usize,
+    timeout: Duration,
+) -> (String, bool) {
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(timeout)
+        .diff_slices(old_units, new_units);
+    let groups = group_diff_ops(diff.ops().to_vec(), context);
+    if groups.is_empty() {
+        return (String::new(), false);
+    }
+    let mut out = format!("--- {}\n+++ {}\n", labels.0, labels.1);
+    let mut lines = 0;
+    for group in groups {
+        let (first, last) = (&group[0], &group[group.len() - 1]);
+        let (o, n) = (first.old_range().start..last.old_range().end, first.new_range().start..last.new_range().end);
+        out.push_str(&format!("@@ -{} +{} @@\n", hunk_range(&o), hunk_range(&n)));
+        for op in &group {
+            let (tag, or, nr) = op.as_tag_tuple();
+            let mut emit = |prefix: char, unit: &str| {
+                lines += 1;
+                out.push(prefix);
+                out.push_str(unit.trim_end_matches(['\n', '\r']).trim_end());
+                out.push('\n');
+            };
+            match tag {
+                DiffTag::Equal => or.for_each(|i| emit(' ', old_units[i])),
+                DiffTag::Delete => or.for_each(|i| emit('-', old_units[i])),
+                DiffTag::Insert => nr.for_each(|i| emit('+', new_units[i])),
+                DiffTag::Replace => {
+                    or.for_each(|i| emit('-', old_units[i]));
+                    nr.for_each(|i| emit('+', new_units[i]));
+                }
+            }
+            if lines > max_lines {
+                out.push_str("... (truncated)\n");
+                return (out, true);
+            }
+        }
+    }
+    (out, false)
+}
+
+/// `start,len` as unified diffs number lines (1-based; an empty range names
+/// the line before it).
+fn hunk_range(r: &Range<usize>) -> String {
+    let len = r.end - r.start;
+    let start = if len == 0 { r.start } else { r.start + 1 };
+    format!("{start},{len}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Duration = DEFAULT_TIMEOUT;
+
+    fn rebuilds(old: &str, new: &str) {
+        for alignment in [Alignment::words(old, new, T), Alignment::sentences(old, new, T)] {
+            assert_eq!(apply_ops(old, &alignment.ops(true)).as_deref(), Ok(new), "{old:?} -> {new:?}");
+            assert_eq!(apply_ops(old, &alignment.ops(false)).as_deref(), Ok(new), "{old:?} -> {new:?}");
+        }
+    }
+
+    #[test]
+    fn word_ops_name_the_changed_word() {
+        let a = Alignment::words("Japan held several contacts", "Japan held two contacts", T);
+        let ops = a.ops(true);
+        let changed: Vec<_> = ops.iter().filter(|o| o.op != OpKind::Equal).map(|o| (o.op, o.text.clone().unwrap())).collect();
+        assert_eq!(changed, [(OpKind::Delete, "several".into()), (OpKind::Insert, "two".into())]);
+        rebuilds("Japan held several contacts", "Japan held two contacts");
+    }
+
+    #[test]
+    fn edge_cases_rebuild() {
+        rebuilds("", "");
+        rebuilds("", "new text");
+        rebuilds("old text", "");
+        rebuilds("a  b", "a b");
+        rebuilds("   ", "\t\n ");
+        rebuilds("東京で会談。合意した。", "東京で会談。合意しなかった。");
+        rebuilds("Tōkyō said \u{201c}no\u{201d}.", "Tōkyō said \u{201c}yes\u{201d}.");
+        rebuilds("line one\nline two\n", "line one\nline 2\nline three");
+    }
+
+    #[test]
+    fn sentences_concatenate_to_the_text() {
+        let text = "He said so. \u{201c}We will,\u{201d} she said! Really? Yes.\nNew line\n\nend";
+        let parts = split_sentences(text);
+        assert_eq!(parts.concat(), text);
+        assert_eq!(parts[0], "He said so. ");
+        assert!(parts.len() >= 6, "{parts:?}");
+    }
+
+    #[test]
+    fn apply_refuses_ops_that_do_not_fit() {
+        let ops = vec![TextOp::new(OpKind::Equal, "abc")];
+        assert!(matches!(apply_ops("abd", &ops), Err(ApplyError::Mismatch { .. })));
+        assert!(matches!(apply_ops("abcd", &ops), Err(ApplyError::Leftover { left: 1 })));
+        assert!(matches!(apply_ops("ab", &ops), Err(ApplyError::PastEnd { .. })));
+    }
+
+    #[test]
+    fn spans_move_change_or_vanish_with_the_text() {
+        let old = "Officials said the bridge would reopen. The mayor denied it. Repairs cost 3 million.";
+        let new = "Late on Friday, officials said the bridge would reopen. The mayor did not deny it. ";
+        let a = Alignment::sentences(old, new, T);
+        let span = |needle: &str| {
+            let s = old[..old.find(needle).unwrap()].chars().count();
+            (s, s + needle.chars().count())
+        };
+        let (s, e) = span("the bridge would reopen");
+        match a.carry(s, e) {
+            Carried::Present { start, end } => {
+                assert_eq!(new.chars().skip(start).take(end - start).collect::<String>(), "the bridge would reopen")
+            }
+            other => panic!("expected present, got {other:?}"),
+        }
+        let (s, e) = span("The mayor denied it");
+        match a.carry(s, e) {
+            Carried::Altered { start, end } => {
+                let text: String = new.chars().skip(start).take(end - start).collect();
+                assert!(text.contains("did not deny"), "{text}");
+            }
+            other => panic!("expected altered, got {other:?}"),
+        }
+        let (s, e) = span("Repairs cost 3 million.");
+        assert!(matches!(a.carry(s, e), Carried::Removed { .. }), "{:?}", a.carry(s, e));
+    }
+
+    #[test]
+    fn an_insertion_at_a_span_boundary_does_not_alter_it() {
+        let a = Alignment::words("alpha beta gamma", "alpha NEW beta gamma", T);
+        // "beta" is at 6..10 in the old text.
+        assert_eq!(a.carry(6, 10), Carried::Present { start: 10, end: 14 });
+        assert!(matches!(a.carry(0, 10), Carried::Altered { .. }));
+    }
+
+    #[test]
+    fn unified_diff_marks_changed_sentences() {
+        let old = split_sentences("One. Two. Three. Four. Five.");
+        let new = split_sentences("One. Two. 3. Four. Five.");
+        let (text, truncated) = unified(&old, &new, ("a", "b"), 1, 100, T);
+        assert!(!truncated);
+        assert_eq!(text, "--- a\n+++ b\n@@ -2,3 +2,3 @@\n Two.\n-Three.\n+3.\n Four.\n");
+        let (same, _) = unified(&old, &old, ("a", "b"), 1, 100, T);
+        assert_eq!(same, "");
+    }
+
+    #[test]
+    fn a_pathological_pair_finishes_within_its_deadline() {
+        let old: String = (0..200_000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        let new: String = (0..200_000).map(|i| char::from(b'a' + (i * 11 % 26) as u8)).collect();
+        let old = old.as_bytes().chunks(5).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
+        let new = new.as_bytes().chunks(5).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
+        let a = Alignment::words(&old, &new, Duration::from_millis(50));
+        assert_eq!(apply_ops(&old, &a.ops(false)).as_deref(), Ok(new.as_str()));
+    }
+}
