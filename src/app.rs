@@ -21,6 +21,8 @@ pub struct AppState {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_body_chars: usize,
+    /// How long one diff may search before settling for a coarser result.
+    pub diff_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Longest article body accepted, in characters.
     #[arg(long, env = "CLAIMTRAIL_MAX_ARTICLE_CHARS", default_value_t = 2 * 1024 * 1024)]
     pub max_article_chars: usize,
+    /// Milliseconds one diff may search before settling for a coarser one.
+    #[arg(long, env = "CLAIMTRAIL_DIFF_TIMEOUT_MS", default_value_t = 250)]
+    pub diff_timeout_ms: u64,
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "CLAIMTRAIL_WORKERS")]
     pub workers: Option<usize>,

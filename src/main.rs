@@ -82,6 +82,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_body_chars: args.max_article_chars,
+            diff_timeout: Duration::from_millis(args.diff_timeout_ms),
         },
         workers: args.workers.unwrap_or(cores),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::validation::{MAX_SHORT_TEXT, Validator};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,6 +16,8 @@ pub struct NewArticle {
     pub published_at: DateTime<Utc>,
     pub body: String,
     pub story_id: i64,
+    /// Why this version differs from the last one (for a repost of a known URL).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +29,7 @@ pub struct ValidArticle {
     pub published_at: DateTime<Utc>,
     pub story_id: i64,
     pub body: ArticleBody,
+    pub reason: Option<String>,
 }
 
 /// An article body with the facts stored beside it.
@@ -53,6 +56,12 @@ impl ArticleBody {
 impl NewArticle {
     /// `max_body_chars` bounds the body; the request size limit bounds bytes.
     pub fn validate(self, max_body_chars: usize) -> AppResult<ValidArticle> {
+        let chars = self.body.chars().count();
+        if chars > max_body_chars {
+            return Err(AppError::PayloadTooLarge(format!(
+                "the article body has {chars} characters; this server accepts at most {max_body_chars}"
+            )));
+        }
         let mut v = Validator::new();
         let url = match normalize_url(self.url.trim()) {
             Ok(url) => url,
@@ -70,6 +79,7 @@ impl NewArticle {
             v.error("body", "must not be empty");
         }
         v.text_content("body", &self.body, max_body_chars);
+        let reason = v.optional_text("reason", self.reason.as_deref(), MAX_SHORT_TEXT);
         v.finish()?;
         Ok(ValidArticle {
             url,
@@ -78,6 +88,7 @@ impl NewArticle {
             published_at: self.published_at,
             story_id: self.story_id,
             body: ArticleBody::new(self.body),
+            reason,
         })
     }
 }

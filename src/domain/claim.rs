@@ -36,6 +36,15 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What became of an appearance when its article was revised.
+    AppearanceState {
+        Present => "present",
+        Altered => "altered",
+        Removed => "removed",
+    }
+}
+
 impl ClaimStatus {
     /// A claim logged by hand starts unverified: a reporter has recorded it,
     /// nobody has checked it yet. (`proposed` is for machine suggestions.)
@@ -132,6 +141,8 @@ pub struct ClaimFields {
     pub confidence: Option<f64>,
     pub hedges: Vec<String>,
     pub status: ClaimStatus,
+    /// Set when an article edit altered or removed the claim's supporting text.
+    pub needs_review: bool,
 }
 
 /// A claim as of one revision: its fields and where it appears.
@@ -217,6 +228,7 @@ impl NewClaim {
                 confidence: self.confidence,
                 hedges,
                 status: ClaimStatus::LOGGED,
+                needs_review: false,
             },
             appearances: self.appearances,
         })
@@ -402,6 +414,7 @@ mod tests {
                 confidence: Some(0.6),
                 hedges: vec!["sources said".into()],
                 status: ClaimStatus::Unverified,
+                needs_review: false,
             },
             appearances: vec![Appearance {
                 article_id: 3,

@@ -9,13 +9,13 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffTag, DiffableStr, TextDiff, group_diff_ops};
 
 /// How long one diff may search for a minimal edit script.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
     Equal,
@@ -27,7 +27,7 @@ pub enum OpKind {
 /// `equal`, skip `delete`, add `insert`) it produces the new text. `len`
 /// counts code points; `text` may be left out of `equal` operations when
 /// the reader has the old text (article diffs), to keep responses small.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextOp {
     pub op: OpKind,
     pub len: usize,

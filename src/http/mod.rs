@@ -8,7 +8,7 @@ pub mod problem;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
-use handlers::{articles, claims, health, speakers, stories};
+use handlers::{articles, claims, diffs, health, speakers, stories};
 
 /// Every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,6 +31,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/speakers/{id}").route(web::get().to(speakers::get)))
                 .service(resource("/articles").route(web::post().to(articles::create)))
                 .service(resource("/articles/{id}").route(web::get().to(articles::get)))
+                .service(resource("/articles/{id}/revisions").route(web::get().to(articles::revisions)))
+                .service(resource("/articles/{id}/revisions/{n}").route(web::get().to(articles::revision)))
+                .service(resource("/articles/{id}/diff").route(web::get().to(articles::diff)))
                 .service(
                     resource("/claims")
                         .route(web::post().to(claims::create))
@@ -44,7 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/claims/{id}/revisions").route(web::get().to(claims::revisions)))
                 .service(
                     resource("/claims/{id}/revisions/{n}").route(web::get().to(claims::revision)),
-                ),
+                )
+                .service(resource("/claims/{id}/diff").route(web::get().to(diffs::claim_diff))),
         );
 }
 

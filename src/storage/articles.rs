@@ -1,5 +1,7 @@
 //! Articles and their revisions.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl,
@@ -12,8 +14,11 @@ use serde_json::json;
 use super::events::{self, AuditContext, EventRecord};
 use super::models::{ArticleRevisionRow, ArticleRow, NewArticleRevisionRow, NewArticleRow};
 use super::schema::{article_revisions, articles};
+use super::claims::{self, ClaimCarry};
 use super::stories;
 use crate::domain::article::ValidArticle;
+use crate::domain::claim::AppearanceState;
+use crate::domain::diff::Alignment;
 use crate::domain::revision::RevisionNumber;
 use crate::error::{AppError, AppResult};
 
@@ -53,73 +58,193 @@ impl ArticleView {
     }
 }
 
-pub async fn create(
+/// What posting an article did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostOutcome {
+    /// A new article (revision 1).
+    Created,
+    /// A known URL with a new body or headline: a new revision.
+    Revised,
+    /// A known URL with the same body and headline: nothing written.
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticlePost {
+    pub outcome: PostOutcome,
+    #[serde(flatten)]
+    pub article: ArticleView,
+    pub previous_revision: Option<i32>,
+    /// For a revision: every claim whose appearances were carried to it.
+    pub claims_affected: Vec<ClaimCarry>,
+}
+
+/// Posts an article: a new URL creates it; a known URL appends a revision
+/// when the body or headline changed (and carries its claims' appearances to
+/// it), or writes nothing when they did not.
+pub async fn post(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
     article: ValidArticle,
-) -> AppResult<ArticleView> {
+    diff_timeout: Duration,
+) -> AppResult<ArticlePost> {
     conn.transaction(async |conn| {
-        if !stories::exists(conn, article.story_id).await? {
-            return Err(AppError::invalid(
-                "story_id",
-                format!("story {} does not exist", article.story_id),
-            ));
-        }
-        let existing: Option<i64> = articles::table
+        let existing: Option<ArticleRow> = articles::table
             .filter(articles::url.eq(&article.url))
-            .select(articles::id)
+            .select(ArticleRow::as_select())
+            .for_update()
             .first(conn)
             .await
             .optional()?;
-        if let Some(id) = existing {
-            return Err(AppError::Conflict {
-                detail: format!("article {id} already has the url {}", article.url),
-                existing_id: Some(id),
-            });
+        match existing {
+            None => create(conn, ctx, &article).await,
+            Some(row) => revise(conn, ctx, row, &article, diff_timeout).await,
         }
-        let first = RevisionNumber::FIRST.get();
-        let row: ArticleRow = diesel::insert_into(articles::table)
-            .values(NewArticleRow {
-                story_id: article.story_id,
-                url: &article.url,
-                outlet: &article.outlet,
-                published_at: article.published_at,
-                current_revision: first,
-            })
-            .returning(ArticleRow::as_returning())
-            .get_result(conn)
-            .await?;
-        let rev: ArticleRevisionRow = diesel::insert_into(article_revisions::table)
-            .values(NewArticleRevisionRow {
-                article_id: row.id,
-                revision: first,
-                headline: &article.headline,
-                body: &article.body.text,
-                body_sha256: &article.body.sha256,
-                body_chars: article.body.chars,
-                author: &ctx.actor,
-                reason: None,
-            })
-            .returning(ArticleRevisionRow::as_returning())
-            .get_result(conn)
-            .await?;
-        events::record(
-            conn,
-            ctx,
-            EventRecord {
-                action: "article.created",
-                subject_type: "article",
-                subject_id: row.id,
-                story_id: Some(row.story_id),
-                before_revision: None,
-                after_revision: Some(first),
-                details: json!({ "url": row.url, "body_sha256": hex::encode(&rev.body_sha256) }),
-            },
-        )
-        .await?;
-        Ok(ArticleView::new(row, rev))
     })
     .await
+}
+
+async fn create(conn: &mut AsyncPgConnection, ctx: &AuditContext, article: &ValidArticle) -> AppResult<ArticlePost> {
+    if !stories::exists(conn, article.story_id).await? {
+        return Err(AppError::invalid(
+            "story_id",
+            format!("story {} does not exist", article.story_id),
+        ));
+    }
+    let first = RevisionNumber::FIRST.get();
+    let row: ArticleRow = diesel::insert_into(articles::table)
+        .values(NewArticleRow {
+            story_id: article.story_id,
+            url: &article.url,
+            outlet: &article.outlet,
+            published_at: article.published_at,
+            current_revision: first,
+        })
+        .returning(ArticleRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let rev = insert_revision(conn, ctx, row.id, first, article).await?;
+    events::record(
+        conn,
+        ctx,
+        EventRecord {
+            action: "article.created",
+            subject_type: "article",
+            subject_id: row.id,
+            story_id: Some(row.story_id),
+            before_revision: None,
+            after_revision: Some(first),
+            details: json!({ "url": row.url, "body_sha256": hex::encode(&rev.body_sha256) }),
+        },
+    )
+    .await?;
+    Ok(ArticlePost {
+        outcome: PostOutcome::Created,
+        article: ArticleView::new(row, rev),
+        previous_revision: None,
+        claims_affected: Vec::new(),
+    })
+}
+
+async fn insert_revision(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    article_id: i64,
+    revision: i32,
+    article: &ValidArticle,
+) -> AppResult<ArticleRevisionRow> {
+    Ok(diesel::insert_into(article_revisions::table)
+        .values(NewArticleRevisionRow {
+            article_id,
+            revision,
+            headline: &article.headline,
+            body: &article.body.text,
+            body_sha256: &article.body.sha256,
+            body_chars: article.body.chars,
+            author: &ctx.actor,
+            reason: article.reason.as_deref(),
+        })
+        .returning(ArticleRevisionRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+async fn revise(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    row: ArticleRow,
+    article: &ValidArticle,
+    diff_timeout: Duration,
+) -> AppResult<ArticlePost> {
+    if row.story_id != article.story_id {
+        return Err(AppError::Conflict {
+            detail: format!(
+                "article {} at this url belongs to story {}, not {}",
+                row.id, row.story_id, article.story_id
+            ),
+            existing_id: Some(row.id),
+        });
+    }
+    let current: ArticleRevisionRow = article_revisions::table
+        .find((row.id, row.current_revision))
+        .select(ArticleRevisionRow::as_select())
+        .first(conn)
+        .await?;
+    // The hash says whether the body changed without comparing megabytes.
+    if current.body_sha256 == article.body.sha256 && current.headline == article.headline {
+        return Ok(ArticlePost {
+            outcome: PostOutcome::Unchanged,
+            article: ArticleView::new(row, current),
+            previous_revision: None,
+            claims_affected: Vec::new(),
+        });
+    }
+    let from = current.revision;
+    let to = RevisionNumber::new(from)
+        .ok_or_else(|| anyhow::anyhow!("article {} has revision {from}", row.id))?
+        .next()?
+        .get();
+    let rev = insert_revision(conn, ctx, row.id, to, article).await?;
+    let row: ArticleRow = diesel::update(articles::table.find(row.id))
+        .set((articles::current_revision.eq(to), articles::updated_at.eq(diesel::dsl::now)))
+        .returning(ArticleRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let alignment = Alignment::sentences(&current.body, &rev.body, diff_timeout);
+    let carried = claims::carry_appearances(conn, ctx, row.id, from, to, &alignment).await?;
+    let count = |state: AppearanceState| {
+        carried.iter().flat_map(|c| &c.appearances).filter(|a| a.state == state).count()
+    };
+    let (inserted, deleted) = alignment.churn();
+    events::record(
+        conn,
+        ctx,
+        EventRecord {
+            action: "article.revised",
+            subject_type: "article",
+            subject_id: row.id,
+            story_id: Some(row.story_id),
+            before_revision: Some(from),
+            after_revision: Some(to),
+            details: json!({
+                "body_sha256": hex::encode(&rev.body_sha256),
+                "headline_changed": current.headline != rev.headline,
+                "inserted_chars": inserted, "deleted_chars": deleted,
+                "claims_affected": carried.len(),
+                "present": count(AppearanceState::Present),
+                "altered": count(AppearanceState::Altered),
+                "removed": count(AppearanceState::Removed),
+            }),
+        },
+    )
+    .await?;
+    Ok(ArticlePost {
+        outcome: PostOutcome::Revised,
+        article: ArticleView::new(row, rev),
+        previous_revision: Some(from),
+        claims_affected: carried,
+    })
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<ArticleView> {
@@ -136,4 +261,73 @@ pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<ArticleView
         .optional()?;
     let (article, rev) = found.ok_or_else(|| AppError::not_found(format!("article {id}")))?;
     Ok(ArticleView::new(article, rev))
+}
+
+/// A revision's metadata, without its body.
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize)]
+#[diesel(table_name = article_revisions, check_for_backend(diesel::pg::Pg))]
+pub struct ArticleRevisionSummary {
+    pub revision: i32,
+    pub headline: String,
+    #[serde(serialize_with = "hex_bytes")]
+    pub body_sha256: Vec<u8>,
+    pub body_chars: i32,
+    pub author: String,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+fn hex_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(bytes))
+}
+
+pub async fn revisions(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Vec<ArticleRevisionSummary>> {
+    let rows: Vec<ArticleRevisionSummary> = article_revisions::table
+        .filter(article_revisions::article_id.eq(id))
+        .order(article_revisions::revision.asc())
+        .select(ArticleRevisionSummary::as_select())
+        .load(conn)
+        .await?;
+    if rows.is_empty() {
+        return Err(AppError::not_found(format!("article {id}")));
+    }
+    Ok(rows)
+}
+
+/// The article as of revision `n`.
+pub async fn revision(conn: &mut AsyncPgConnection, id: i64, n: i32) -> AppResult<ArticleView> {
+    let article: ArticleRow = articles::table
+        .find(id)
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("article {id}")))?;
+    let rev: ArticleRevisionRow = article_revisions::table
+        .find((id, n))
+        .select(ArticleRevisionRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("revision {n} of article {id}")))?;
+    Ok(ArticleView::new(article, rev))
+}
+
+/// Two revisions of an article (default: previous → current), for diffing.
+pub async fn revision_pair(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> AppResult<(ArticleView, ArticleView)> {
+    let current: i32 = articles::table
+        .find(id)
+        .select(articles::current_revision)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("article {id}")))?;
+    let to = to.unwrap_or(current);
+    let from = from.unwrap_or_else(|| (to - 1).max(1));
+    Ok((revision(conn, id, from).await?, revision(conn, id, to).await?))
 }

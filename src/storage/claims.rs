@@ -22,9 +22,10 @@ use super::schema::{
 };
 use super::{Page, PageRequest, keyset, stories};
 use crate::domain::claim::{
-    Appearance, AppearanceInput, ClaimFields, ClaimKind, ClaimState, ClaimStatus, SpanTarget,
+    Appearance, AppearanceInput, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus, SpanTarget,
     ValidClaimPatch, ValidNewClaim, check_span, normalize_appearances,
 };
+use crate::domain::diff::{Alignment, Carried};
 use crate::domain::revision::{IfMatch, RevisionNumber};
 use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenView;
@@ -38,6 +39,11 @@ pub struct AppearanceView {
     pub end: i32,
     /// The supporting text, as the article revision has it.
     pub excerpt: String,
+    /// `present`, or after an article edit `altered` / `removed`.
+    pub state: AppearanceState,
+    /// For altered and removed appearances: the text before the edit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_excerpt: Option<String>,
 }
 
 impl From<&AppearanceRow> for AppearanceView {
@@ -48,6 +54,8 @@ impl From<&AppearanceRow> for AppearanceView {
             start: row.span_start,
             end: row.span_end,
             excerpt: row.excerpt.clone(),
+            state: row.state,
+            previous_excerpt: row.previous_excerpt.clone(),
         }
     }
 }
@@ -67,6 +75,7 @@ pub struct ClaimView {
     pub confidence: Option<f64>,
     pub hedges: Vec<String>,
     pub status: ClaimStatus,
+    pub needs_review: bool,
     pub appearances: Vec<AppearanceView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -86,6 +95,7 @@ pub struct ClaimRevisionView {
     pub confidence: Option<f64>,
     pub hedges: Vec<String>,
     pub status: ClaimStatus,
+    pub needs_review: bool,
     pub appearances: Vec<AppearanceView>,
     pub author: String,
     pub reason: Option<String>,
@@ -113,6 +123,7 @@ fn view(row: ClaimRow, speaker: SpeakerRef, appearances: &[AppearanceRow]) -> Cl
         confidence: row.confidence,
         hedges: row.hedges,
         status: row.status,
+        needs_review: row.needs_review,
         appearances: appearances.iter().map(AppearanceView::from).collect(),
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -132,6 +143,7 @@ fn revision_view(row: ClaimRevisionRow, appearances: &[AppearanceRow]) -> ClaimR
         confidence: row.confidence,
         hedges: row.hedges,
         status: row.status,
+        needs_review: row.needs_review,
         appearances: appearances.iter().map(AppearanceView::from).collect(),
         author: row.author,
         reason: row.reason,
@@ -207,24 +219,44 @@ async fn resolve_appearances(
     Ok(normalize_appearances(resolved))
 }
 
+/// One appearance row to write: where, and what became of it.
+#[derive(Debug, Clone)]
+pub struct AppearanceWrite {
+    pub appearance: Appearance,
+    pub state: AppearanceState,
+    pub previous_excerpt: Option<String>,
+}
+
+impl AppearanceWrite {
+    fn present(appearance: Appearance) -> Self {
+        AppearanceWrite {
+            appearance,
+            state: AppearanceState::Present,
+            previous_excerpt: None,
+        }
+    }
+}
+
 async fn insert_appearances(
     conn: &mut AsyncPgConnection,
     claim_id: i64,
     claim_revision: i32,
-    list: &[Appearance],
+    list: &[AppearanceWrite],
 ) -> AppResult<Vec<AppearanceRow>> {
     if list.is_empty() {
         return Ok(Vec::new());
     }
     let rows: Vec<NewAppearanceRow> = list
         .iter()
-        .map(|a| NewAppearanceRow {
+        .map(|w| NewAppearanceRow {
             claim_id,
             claim_revision,
-            article_id: a.article_id,
-            article_revision: a.article_revision,
-            span_start: a.start,
-            span_end: a.end,
+            article_id: w.appearance.article_id,
+            article_revision: w.appearance.article_revision,
+            span_start: w.appearance.start,
+            span_end: w.appearance.end,
+            state: w.state,
+            previous_excerpt: w.previous_excerpt.clone(),
         })
         .collect();
     let mut inserted: Vec<AppearanceRow> = diesel::insert_into(claim_appearances::table)
@@ -265,6 +297,7 @@ fn revision_row<'a>(
         hedges: c.hedges,
         status: c.status,
         appearances_revision,
+        needs_review: c.needs_review,
         author: &ctx.actor,
         reason,
     }
@@ -308,6 +341,7 @@ pub async fn create(
                 hedges: c.hedges,
                 status: c.status,
                 appearances_revision: first,
+                needs_review: c.needs_review,
             })
             .returning(ClaimRow::as_returning())
             .get_result(conn)
@@ -316,7 +350,8 @@ pub async fn create(
             .values(revision_row(head.id, first, first, fields, ctx, None))
             .execute(conn)
             .await?;
-        let appearance_rows = insert_appearances(conn, head.id, first, &appearances).await?;
+        let writes: Vec<AppearanceWrite> = appearances.into_iter().map(AppearanceWrite::present).collect();
+        let appearance_rows = insert_appearances(conn, head.id, first, &writes).await?;
         events::record(
             conn,
             ctx,
@@ -414,66 +449,29 @@ pub async fn append_revision(
             });
         }
 
-        let before = RevisionNumber::new(head.revision)
-            .ok_or_else(|| anyhow::anyhow!("claim {claim_id} has revision {}", head.revision))?;
-        let next = before.next()?.get();
-        let appearances_revision = if change.appearances_changed() {
-            next
-        } else {
-            head.appearances_revision
-        };
-        let fields = &change.next.fields;
-        diesel::insert_into(claim_revisions::table)
-            .values(revision_row(
-                claim_id,
-                next,
-                appearances_revision,
-                fields,
-                ctx,
-                Some(&patch.reason),
-            ))
-            .execute(conn)
-            .await?;
-        let appearance_rows = if change.appearances_changed() {
-            insert_appearances(conn, claim_id, next, &change.next.appearances).await?
-        } else {
-            current_rows
-        };
-        let c = ClaimColumns::of(fields);
-        let updated: ClaimRow = diesel::update(claims::table.find(claim_id))
-            .set(ClaimHeadChange {
-                revision: next,
-                speaker_id: c.speaker_id,
-                text: c.text,
-                kind: c.kind,
-                cue: c.cue,
-                said_start: c.said_start,
-                said_end: c.said_end,
-                said_precision: c.said_precision,
-                said_expression: c.said_expression,
-                confidence: c.confidence,
-                hedges: c.hedges,
-                status: c.status,
-                appearances_revision,
-                updated_at: Utc::now(),
-            })
-            .returning(ClaimRow::as_returning())
-            .get_result(conn)
-            .await?;
-        events::record(
+        let appearance_writes = change.appearances_changed().then(|| {
+            change.next.appearances.iter().copied().map(AppearanceWrite::present).collect::<Vec<_>>()
+        });
+        let written = write_next_revision(
             conn,
             ctx,
+            &head,
+            &change.next.fields,
+            appearance_writes.as_deref(),
+            &patch.reason,
             EventRecord {
                 action: "claim.revised",
                 subject_type: "claim",
                 subject_id: claim_id,
-                story_id: Some(updated.story_id),
-                before_revision: Some(before.get()),
-                after_revision: Some(next),
+                story_id: Some(head.story_id),
+                before_revision: None,
+                after_revision: None,
                 details: json!({ "changed_fields": change.changed_fields, "reason": patch.reason }),
             },
         )
         .await?;
+        let updated = written.head;
+        let appearance_rows = written.appearances.unwrap_or(current_rows);
         let speaker = match speaker {
             Some(s) => s,
             None => speaker_ref(conn, updated.speaker_id)
@@ -486,6 +484,68 @@ pub async fn append_revision(
         })
     })
     .await
+}
+
+/// What `write_next_revision` wrote.
+struct WrittenRevision {
+    head: ClaimRow,
+    /// The new appearance rows, when the revision changed them.
+    appearances: Option<Vec<AppearanceRow>>,
+}
+
+/// Appends revision n+1 of a locked claim: the revision row, its appearance
+/// rows when they change, the new head, and the audit event (whose revision
+/// numbers are filled in here). The caller holds the head's row lock.
+async fn write_next_revision(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    head: &ClaimRow,
+    fields: &ClaimFields,
+    appearances: Option<&[AppearanceWrite]>,
+    reason: &str,
+    mut event: EventRecord<'_>,
+) -> AppResult<WrittenRevision> {
+    let before = RevisionNumber::new(head.revision)
+        .ok_or_else(|| anyhow::anyhow!("claim {} has revision {}", head.id, head.revision))?;
+    let next = before.next()?.get();
+    let appearances_revision = if appearances.is_some() { next } else { head.appearances_revision };
+    diesel::insert_into(claim_revisions::table)
+        .values(revision_row(head.id, next, appearances_revision, fields, ctx, Some(reason)))
+        .execute(conn)
+        .await?;
+    let appearance_rows = match appearances {
+        Some(list) => Some(insert_appearances(conn, head.id, next, list).await?),
+        None => None,
+    };
+    let c = ClaimColumns::of(fields);
+    let updated: ClaimRow = diesel::update(claims::table.find(head.id))
+        .set(ClaimHeadChange {
+            revision: next,
+            speaker_id: c.speaker_id,
+            text: c.text,
+            kind: c.kind,
+            cue: c.cue,
+            said_start: c.said_start,
+            said_end: c.said_end,
+            said_precision: c.said_precision,
+            said_expression: c.said_expression,
+            confidence: c.confidence,
+            hedges: c.hedges,
+            status: c.status,
+            appearances_revision,
+            needs_review: c.needs_review,
+            updated_at: Utc::now(),
+        })
+        .returning(ClaimRow::as_returning())
+        .get_result(conn)
+        .await?;
+    event.before_revision = Some(before.get());
+    event.after_revision = Some(next);
+    events::record(conn, ctx, event).await?;
+    Ok(WrittenRevision {
+        head: updated,
+        appearances: appearance_rows,
+    })
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<ClaimView> {
@@ -651,4 +711,174 @@ pub async fn revision(
     };
     let appearances = appearances_of(conn, claim_id, row.appearances_revision).await?;
     Ok(revision_view(row, &appearances))
+}
+
+/// One appearance carried from an article revision to the next.
+#[derive(Debug, Clone, Serialize)]
+pub struct CarriedAppearance {
+    pub state: AppearanceState,
+    pub old: SpanText,
+    /// Absent when the text was removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<SpanText>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpanText {
+    pub article_revision: i32,
+    pub start: i32,
+    pub end: i32,
+    pub text: String,
+}
+
+/// A claim that an article edit touched, and its new revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimCarry {
+    pub claim_id: i64,
+    pub revision: i32,
+    pub needs_review: bool,
+    pub appearances: Vec<CarriedAppearance>,
+}
+
+/// The code points `[start, end)` of `text`.
+pub fn char_slice(text: &str, start: usize, end: usize) -> &str {
+    let mut indices = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len()));
+    let from = indices.nth(start).unwrap_or(text.len());
+    let to = if end > start { indices.nth(end - start - 1).unwrap_or(text.len()) } else { from };
+    &text[from..to]
+}
+
+/// Carries every current appearance on `from_rev` of an article to `to_rev`
+/// through the alignment of the two bodies: each touched claim gets a new
+/// revision whose appearance rows say whether its text is present (moved or
+/// not), altered or removed. Claims whose text was altered or removed are
+/// flagged for review. Runs inside the article's transaction.
+pub async fn carry_appearances(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    article_id: i64,
+    from_rev: i32,
+    to_rev: i32,
+    alignment: &Alignment<'_>,
+) -> AppResult<Vec<ClaimCarry>> {
+    let ids: Vec<i64> = claims::table
+        .inner_join(
+            claim_appearances::table.on(claim_appearances::claim_id
+                .eq(claims::id)
+                .and(claim_appearances::claim_revision.eq(claims::appearances_revision))),
+        )
+        .filter(claim_appearances::article_id.eq(article_id))
+        .filter(claim_appearances::article_revision.eq(from_rev))
+        .filter(claim_appearances::state.ne(AppearanceState::Removed))
+        .select(claims::id)
+        .distinct()
+        .order(claims::id)
+        .load(conn)
+        .await?;
+    let reason = format!("article {article_id} revised from revision {from_rev} to {to_rev}");
+    let mut carried_claims = Vec::with_capacity(ids.len());
+    // Locked in id order, like every multi-claim write, so writers cannot deadlock.
+    for id in ids {
+        let head: ClaimRow = claims::table
+            .find(id)
+            .select(ClaimRow::as_select())
+            .for_update()
+            .first(conn)
+            .await?;
+        let rows = appearances_of(conn, id, head.appearances_revision).await?;
+        let mut writes = Vec::with_capacity(rows.len());
+        let mut report = Vec::new();
+        for row in rows.iter().filter(|r| r.state != AppearanceState::Removed) {
+            if row.article_id != article_id || row.article_revision != from_rev {
+                writes.push(AppearanceWrite::present(row.appearance()));
+                continue;
+            }
+            let (state, start, end) = match alignment.carry(row.span_start as usize, row.span_end as usize) {
+                Carried::Present { start, end } => (AppearanceState::Present, start, end),
+                Carried::Altered { start, end } => (AppearanceState::Altered, start, end),
+                Carried::Removed { at } => (AppearanceState::Removed, at, at),
+            };
+            let (start, end) = (to_i32(start)?, to_i32(end)?);
+            writes.push(AppearanceWrite {
+                appearance: Appearance {
+                    article_id,
+                    article_revision: to_rev,
+                    start,
+                    end,
+                },
+                state,
+                previous_excerpt: (state != AppearanceState::Present).then(|| row.excerpt.clone()),
+            });
+            report.push(CarriedAppearance {
+                state,
+                old: SpanText {
+                    article_revision: from_rev,
+                    start: row.span_start,
+                    end: row.span_end,
+                    text: row.excerpt.clone(),
+                },
+                new: (state != AppearanceState::Removed).then(|| SpanText {
+                    article_revision: to_rev,
+                    start,
+                    end,
+                    text: char_slice(alignment.new, start as usize, end as usize).to_owned(),
+                }),
+            });
+        }
+        let mut fields = head.state(&rows).fields;
+        fields.needs_review |= report.iter().any(|a| a.state != AppearanceState::Present);
+        let count = |s: AppearanceState| report.iter().filter(|a| a.state == s).count();
+        let written = write_next_revision(
+            conn,
+            ctx,
+            &head,
+            &fields,
+            Some(&writes),
+            &reason,
+            EventRecord {
+                action: "claim.appearances_carried",
+                subject_type: "claim",
+                subject_id: id,
+                story_id: Some(head.story_id),
+                before_revision: None,
+                after_revision: None,
+                details: json!({
+                    "article_id": article_id, "from_article_revision": from_rev, "to_article_revision": to_rev,
+                    "present": count(AppearanceState::Present), "altered": count(AppearanceState::Altered),
+                    "removed": count(AppearanceState::Removed),
+                }),
+            },
+        )
+        .await?;
+        carried_claims.push(ClaimCarry {
+            claim_id: id,
+            revision: written.head.revision,
+            needs_review: written.head.needs_review,
+            appearances: report,
+        });
+    }
+    Ok(carried_claims)
+}
+
+fn to_i32(n: usize) -> AppResult<i32> {
+    i32::try_from(n).map_err(|_| anyhow::anyhow!("offset {n} does not fit a span").into())
+}
+
+/// Two revisions of a claim, for diffing.
+pub async fn revision_pair(
+    conn: &mut AsyncPgConnection,
+    claim_id: i64,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> AppResult<(ClaimRevisionView, ClaimRevisionView)> {
+    let current: i32 = claims::table
+        .find(claim_id)
+        .select(claims::revision)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
+    let to = to.unwrap_or(current);
+    let from = from.unwrap_or_else(|| (to - 1).max(1));
+    Ok((revision(conn, claim_id, from).await?, revision(conn, claim_id, to).await?))
 }

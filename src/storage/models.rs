@@ -5,7 +5,7 @@ use diesel::{Insertable, Queryable, Selectable};
 use serde::Serialize;
 
 use super::schema::*;
-use crate::domain::claim::{Appearance, ClaimFields, ClaimKind, ClaimState, ClaimStatus};
+use crate::domain::claim::{Appearance, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus};
 use crate::domain::speaker::SpeakerKind;
 use crate::domain::when::{SaidWhen, TimePrecision};
 
@@ -127,6 +127,7 @@ pub struct ClaimRow {
     pub hedges: Vec<String>,
     pub status: ClaimStatus,
     pub appearances_revision: i32,
+    pub needs_review: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -149,6 +150,7 @@ pub struct ClaimRevisionRow {
     pub hedges: Vec<String>,
     pub status: ClaimStatus,
     pub appearances_revision: i32,
+    pub needs_review: bool,
     pub author: String,
     pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,
@@ -167,6 +169,7 @@ pub struct ClaimColumns<'a> {
     pub confidence: Option<f64>,
     pub hedges: &'a [String],
     pub status: ClaimStatus,
+    pub needs_review: bool,
 }
 
 impl<'a> ClaimColumns<'a> {
@@ -184,6 +187,7 @@ impl<'a> ClaimColumns<'a> {
             confidence: fields.confidence,
             hedges: &fields.hedges,
             status: fields.status,
+            needs_review: fields.needs_review,
         }
     }
 }
@@ -205,6 +209,7 @@ pub struct NewClaimRow<'a> {
     pub hedges: &'a [String],
     pub status: ClaimStatus,
     pub appearances_revision: i32,
+    pub needs_review: bool,
 }
 
 /// The head's new values after a revision.
@@ -224,6 +229,7 @@ pub struct ClaimHeadChange<'a> {
     pub hedges: &'a [String],
     pub status: ClaimStatus,
     pub appearances_revision: i32,
+    pub needs_review: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -245,6 +251,7 @@ pub struct NewClaimRevisionRow<'a> {
     pub hedges: &'a [String],
     pub status: ClaimStatus,
     pub appearances_revision: i32,
+    pub needs_review: bool,
     pub author: &'a str,
     pub reason: Option<&'a str>,
 }
@@ -259,6 +266,8 @@ pub struct AppearanceRow {
     pub span_start: i32,
     pub span_end: i32,
     pub excerpt: String,
+    pub state: AppearanceState,
+    pub previous_excerpt: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -270,6 +279,8 @@ pub struct NewAppearanceRow {
     pub article_revision: i32,
     pub span_start: i32,
     pub span_end: i32,
+    pub state: AppearanceState,
+    pub previous_excerpt: Option<String>,
 }
 
 impl AppearanceRow {
@@ -315,9 +326,15 @@ impl ClaimRow {
                 confidence: self.confidence,
                 hedges: self.hedges.clone(),
                 status: self.status,
+                needs_review: self.needs_review,
             },
+            // A removed appearance is history, not a place the claim appears.
             appearances: crate::domain::claim::normalize_appearances(
-                appearances.iter().map(AppearanceRow::appearance).collect(),
+                appearances
+                    .iter()
+                    .filter(|a| a.state != AppearanceState::Removed)
+                    .map(AppearanceRow::appearance)
+                    .collect(),
             ),
         }
     }

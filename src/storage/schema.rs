@@ -69,6 +69,7 @@ diesel::table! {
         hedges -> Array<Text>,
         status -> Text,
         appearances_revision -> Int4,
+        needs_review -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -91,6 +92,7 @@ diesel::table! {
         hedges -> Array<Text>,
         status -> Text,
         appearances_revision -> Int4,
+        needs_review -> Bool,
         author -> Text,
         reason -> Nullable<Text>,
         recorded_at -> Timestamptz,
@@ -108,6 +110,8 @@ diesel::table! {
         span_end -> Int4,
         excerpt -> Text,
         recorded_at -> Timestamptz,
+        state -> Text,
+        previous_excerpt -> Nullable<Text>,
     }
 }
 

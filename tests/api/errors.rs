@@ -18,6 +18,7 @@ async fn bad_requests_get_problems_and_write_nothing() {
     let claim = app.claim(story, speaker, "A claim").await["id"]
         .as_i64()
         .unwrap();
+    let other_story = app.story("Another story").await;
     let before = app.row_counts().await;
 
     let valid_claim =
@@ -69,7 +70,7 @@ async fn bad_requests_get_problems_and_write_nothing() {
         ("POST", "/v1/speakers".into(), json!({ "kind": "person" }).to_string(), "application/json", 422, Some("name")),
         ("POST", "/v1/articles".into(),
             json!({ "url": "https://news.example/errors", "outlet": "O", "headline": "H",
-                    "published_at": "2026-11-20T09:00:00Z", "body": "Other body.", "story_id": story }).to_string(),
+                    "published_at": "2026-11-20T09:00:00Z", "body": "Other body.", "story_id": other_story }).to_string(),
             "application/json", 409, None),
         ("POST", "/v1/articles".into(),
             json!({ "url": "not a url", "outlet": "O", "headline": "H",
@@ -139,6 +140,25 @@ async fn an_oversized_body_is_refused_with_413() {
         "published_at": "2026-11-20T09:00:00Z", "body": "x".repeat(TEST_MAX_BODY_BYTES + 1), "story_id": story
     });
     let res = app.post_json("/v1/articles", &body).await;
+    assert_problem(res, 413).await;
+    assert_eq!(app.row_counts().await, before);
+}
+
+#[tokio::test]
+async fn an_article_body_over_the_character_limit_is_refused_with_413() {
+    let app = spawn_app().await;
+    let story = app.story("Long").await;
+    let before = app.row_counts().await;
+    // Multi-byte characters: under the byte limit, over the character limit.
+    let body = "é".repeat(crate::helpers::TEST_MAX_ARTICLE_CHARS + 1);
+    assert!(body.len() < TEST_MAX_BODY_BYTES);
+    let res = app
+        .post_json(
+            "/v1/articles",
+            &json!({ "url": "https://news.example/long", "outlet": "O", "headline": "H",
+                     "published_at": "2026-11-20T09:00:00Z", "body": body, "story_id": story }),
+        )
+        .await;
     assert_problem(res, 413).await;
     assert_eq!(app.row_counts().await, before);
 }

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 
 /// Request bodies larger than this get 413 in tests (kept small to test cheaply).
 pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Article bodies longer than this get 413 in tests.
+pub const TEST_MAX_ARTICLE_CHARS: usize = 100_000;
 
 struct DatabaseServer {
     /// Builds a connection string for a database on the server.
@@ -191,7 +193,8 @@ pub async fn spawn_app() -> TestApp {
     let settings = HttpSettings {
         limits: Limits {
             max_body_bytes: TEST_MAX_BODY_BYTES,
-            max_body_chars: 100_000,
+            max_body_chars: TEST_MAX_ARTICLE_CHARS,
+            diff_timeout: Duration::from_millis(250),
         },
         workers: 2,
         shutdown_timeout: Duration::from_secs(1),

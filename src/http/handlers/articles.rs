@@ -1,12 +1,17 @@
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::domain::article::NewArticle;
+use crate::domain::diff::{Alignment, split_sentences, unified};
 use crate::error::AppError;
 use crate::http::extract::{Audit, JsonBody};
-use crate::storage::articles;
+use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
+use crate::storage::articles::{self, PostOutcome};
 
+/// Creates an article, or for a known URL appends a revision (201) or
+/// reports that nothing changed (200).
 pub async fn create(
     state: web::Data<AppState>,
     Audit(ctx): Audit,
@@ -14,13 +19,142 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let article = body.validate(state.limits.max_body_chars)?;
     let mut conn = state.pool.get().await?;
-    let created = articles::create(&mut conn, &ctx, article).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/articles/{}", created.id)))
-        .json(created))
+    let posted = articles::post(&mut conn, &ctx, article, state.limits.diff_timeout).await?;
+    let id = posted.article.id;
+    Ok(match posted.outcome {
+        PostOutcome::Created => HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/v1/articles/{id}")))
+            .json(posted),
+        PostOutcome::Revised => HttpResponse::Created()
+            .insert_header((
+                header::LOCATION,
+                format!("/v1/articles/{id}/revisions/{}", posted.article.revision),
+            ))
+            .json(posted),
+        PostOutcome::Unchanged => HttpResponse::Ok().json(posted),
+    })
 }
 
 pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(articles::get(&mut conn, id.into_inner()).await?))
+}
+
+#[derive(Serialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
+
+pub async fn revisions(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let items = articles::revisions(&mut conn, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+pub async fn revision(state: web::Data<AppState>, path: web::Path<(i64, i32)>) -> Result<HttpResponse, AppError> {
+    let (id, n) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(articles::revision(&mut conn, id, n).await?))
+}
+
+/// Most operations an article diff lists before it is cut (`truncated`).
+const DEFAULT_MAX_OPS: usize = 5_000;
+/// Most lines of a unified article diff.
+const DEFAULT_MAX_LINES: usize = 5_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleDiffQuery {
+    from: Option<i32>,
+    to: Option<i32>,
+    format: Option<String>,
+    /// Unchanged sentences shown around each change (0–20, default 2).
+    context: Option<usize>,
+    /// Cap on operations (1–100000).
+    max_ops: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct HeadlineChange {
+    old: String,
+    new: String,
+}
+
+#[derive(Serialize)]
+struct ArticleDiff {
+    article_id: i64,
+    from: RevisionMeta,
+    to: RevisionMeta,
+    headline: Option<HeadlineChange>,
+    inserted_chars: usize,
+    deleted_chars: usize,
+    /// Sentence-level unified diff.
+    unified: String,
+    /// Word-level operations over the whole body; `equal` ones carry only
+    /// their length (the reader has the old revision).
+    ops: Vec<crate::domain::diff::TextOp>,
+    /// True when `ops` or `unified` were cut at their cap.
+    truncated: bool,
+    /// True when the diff deadline made the result coarser than minimal.
+    timed_out: bool,
+}
+
+pub async fn diff(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<ArticleDiffQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    DiffQuery::check_revisions(query.from, query.to)?;
+    let context = query.context.unwrap_or(2);
+    if context > 20 {
+        return Err(AppError::invalid("context", "must be between 0 and 20"));
+    }
+    let max_ops = query.max_ops.unwrap_or(DEFAULT_MAX_OPS);
+    if !(1..=100_000).contains(&max_ops) {
+        return Err(AppError::invalid("max_ops", "must be between 1 and 100000"));
+    }
+    let unified_only = wants_unified(&req, query.format.as_deref())?;
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (old, new) = articles::revision_pair(&mut conn, id, query.from, query.to).await?;
+    drop(conn);
+
+    let timeout = state.limits.diff_timeout;
+    let labels = (
+        format!("article {id} revision {}", old.revision),
+        format!("article {id} revision {}", new.revision),
+    );
+    let (text, unified_cut) = unified(
+        &split_sentences(&old.body),
+        &split_sentences(&new.body),
+        (&labels.0, &labels.1),
+        context,
+        DEFAULT_MAX_LINES,
+        timeout,
+    );
+    if unified_only {
+        return Ok(HttpResponse::Ok().content_type("text/x-diff; charset=utf-8").body(text));
+    }
+    let alignment = Alignment::sentences(&old.body, &new.body, timeout);
+    let mut ops = alignment.ops(false);
+    let ops_cut = ops.len() > max_ops;
+    ops.truncate(max_ops);
+    let (inserted_chars, deleted_chars) = alignment.churn();
+    Ok(HttpResponse::Ok().json(ArticleDiff {
+        article_id: id,
+        headline: (old.headline != new.headline).then(|| HeadlineChange {
+            old: old.headline.clone(),
+            new: new.headline.clone(),
+        }),
+        from: RevisionMeta::of_article(&old),
+        to: RevisionMeta::of_article(&new),
+        inserted_chars,
+        deleted_chars,
+        unified: text,
+        ops,
+        truncated: ops_cut || unified_cut,
+        timed_out: alignment.timed_out,
+    }))
 }

@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod claims;
+pub mod diffs;
 pub mod health;
 pub mod speakers;
 pub mod stories;
