@@ -68,7 +68,11 @@ pub fn apply_ops(old: &str, ops: &[TextOp]) -> Result<String, ApplyError> {
     let mut rest = old;
     for (index, op) in ops.iter().enumerate() {
         match op.op {
-            OpKind::Insert => out.push_str(op.text.as_deref().ok_or(ApplyError::InsertWithoutText { index })?),
+            OpKind::Insert => out.push_str(
+                op.text
+                    .as_deref()
+                    .ok_or(ApplyError::InsertWithoutText { index })?,
+            ),
             OpKind::Equal | OpKind::Delete => {
                 let end = rest
                     .char_indices()
@@ -203,7 +207,14 @@ struct AlignBuilder {
 }
 
 impl AlignBuilder {
-    fn push(&mut self, tag: DiffTag, ob: Range<usize>, nb: Range<usize>, oc: Range<usize>, nc: Range<usize>) {
+    fn push(
+        &mut self,
+        tag: DiffTag,
+        ob: Range<usize>,
+        nb: Range<usize>,
+        oc: Range<usize>,
+        nc: Range<usize>,
+    ) {
         if ob.is_empty() && nb.is_empty() {
             return;
         }
@@ -251,8 +262,14 @@ impl AlignBuilder {
             let nb = base_new.0 + no[nr.start].0..base_new.0 + no[nr.end].0;
             let nc = base_new.1 + no[nr.start].1..base_new.1 + no[nr.end].1;
             if tag == DiffTag::Replace && refine {
-                let old_words: Vec<&str> = old_tokens[or.clone()].iter().flat_map(|s| split_words(s)).collect();
-                let new_words: Vec<&str> = new_tokens[nr.clone()].iter().flat_map(|s| split_words(s)).collect();
+                let old_words: Vec<&str> = old_tokens[or.clone()]
+                    .iter()
+                    .flat_map(|s| split_words(s))
+                    .collect();
+                let new_words: Vec<&str> = new_tokens[nr.clone()]
+                    .iter()
+                    .flat_map(|s| split_words(s))
+                    .collect();
                 timed_out |= self.add_tokens(
                     &old_words,
                     &new_words,
@@ -272,7 +289,9 @@ impl AlignBuilder {
 impl<'a> Alignment<'a> {
     /// Word-level alignment, for short texts such as claims.
     pub fn words(old: &'a str, new: &'a str, timeout: Duration) -> Self {
-        let mut b = AlignBuilder { segments: Vec::new() };
+        let mut b = AlignBuilder {
+            segments: Vec::new(),
+        };
         let timed_out = b.add_tokens(
             &split_words(old),
             &split_words(new),
@@ -292,7 +311,9 @@ impl<'a> Alignment<'a> {
     /// Sentence-level alignment refined to words inside changed sentences,
     /// for article bodies: fast on long texts, precise where they differ.
     pub fn sentences(old: &'a str, new: &'a str, timeout: Duration) -> Self {
-        let mut b = AlignBuilder { segments: Vec::new() };
+        let mut b = AlignBuilder {
+            segments: Vec::new(),
+        };
         let timed_out = b.add_tokens(
             &split_sentences(old),
             &split_sentences(new),
@@ -340,10 +361,12 @@ impl<'a> Alignment<'a> {
 
     /// Code points inserted and deleted.
     pub fn churn(&self) -> (usize, usize) {
-        self.segments.iter().fold((0, 0), |(ins, del), s| match s.tag {
-            DiffTag::Equal => (ins, del),
-            _ => (ins + s.new_chars.len(), del + s.old_chars.len()),
-        })
+        self.segments
+            .iter()
+            .fold((0, 0), |(ins, del), s| match s.tag {
+                DiffTag::Equal => (ins, del),
+                _ => (ins + s.new_chars.len(), del + s.old_chars.len()),
+            })
     }
 
     /// Where the old span `[start, end)` is in the new text.
@@ -437,7 +460,10 @@ pub fn unified(
     let mut lines = 0;
     for group in groups {
         let (first, last) = (&group[0], &group[group.len() - 1]);
-        let (o, n) = (first.old_range().start..last.old_range().end, first.new_range().start..last.new_range().end);
+        let (o, n) = (
+            first.old_range().start..last.old_range().end,
+            first.new_range().start..last.new_range().end,
+        );
         out.push_str(&format!("@@ -{} +{} @@\n", hunk_range(&o), hunk_range(&n)));
         for op in &group {
             let (tag, or, nr) = op.as_tag_tuple();
@@ -480,9 +506,20 @@ mod tests {
     const T: Duration = DEFAULT_TIMEOUT;
 
     fn rebuilds(old: &str, new: &str) {
-        for alignment in [Alignment::words(old, new, T), Alignment::sentences(old, new, T)] {
-            assert_eq!(apply_ops(old, &alignment.ops(true)).as_deref(), Ok(new), "{old:?} -> {new:?}");
-            assert_eq!(apply_ops(old, &alignment.ops(false)).as_deref(), Ok(new), "{old:?} -> {new:?}");
+        for alignment in [
+            Alignment::words(old, new, T),
+            Alignment::sentences(old, new, T),
+        ] {
+            assert_eq!(
+                apply_ops(old, &alignment.ops(true)).as_deref(),
+                Ok(new),
+                "{old:?} -> {new:?}"
+            );
+            assert_eq!(
+                apply_ops(old, &alignment.ops(false)).as_deref(),
+                Ok(new),
+                "{old:?} -> {new:?}"
+            );
         }
     }
 
@@ -490,8 +527,18 @@ mod tests {
     fn word_ops_name_the_changed_word() {
         let a = Alignment::words("Japan held several contacts", "Japan held two contacts", T);
         let ops = a.ops(true);
-        let changed: Vec<_> = ops.iter().filter(|o| o.op != OpKind::Equal).map(|o| (o.op, o.text.clone().unwrap())).collect();
-        assert_eq!(changed, [(OpKind::Delete, "several".into()), (OpKind::Insert, "two".into())]);
+        let changed: Vec<_> = ops
+            .iter()
+            .filter(|o| o.op != OpKind::Equal)
+            .map(|o| (o.op, o.text.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                (OpKind::Delete, "several".into()),
+                (OpKind::Insert, "two".into())
+            ]
+        );
         rebuilds("Japan held several contacts", "Japan held two contacts");
     }
 
@@ -503,7 +550,10 @@ mod tests {
         rebuilds("a  b", "a b");
         rebuilds("   ", "\t\n ");
         rebuilds("東京で会談。合意した。", "東京で会談。合意しなかった。");
-        rebuilds("Tōkyō said \u{201c}no\u{201d}.", "Tōkyō said \u{201c}yes\u{201d}.");
+        rebuilds(
+            "Tōkyō said \u{201c}no\u{201d}.",
+            "Tōkyō said \u{201c}yes\u{201d}.",
+        );
         rebuilds("line one\nline two\n", "line one\nline 2\nline three");
     }
 
@@ -519,15 +569,26 @@ mod tests {
     #[test]
     fn apply_refuses_ops_that_do_not_fit() {
         let ops = vec![TextOp::new(OpKind::Equal, "abc")];
-        assert!(matches!(apply_ops("abd", &ops), Err(ApplyError::Mismatch { .. })));
-        assert!(matches!(apply_ops("abcd", &ops), Err(ApplyError::Leftover { left: 1 })));
-        assert!(matches!(apply_ops("ab", &ops), Err(ApplyError::PastEnd { .. })));
+        assert!(matches!(
+            apply_ops("abd", &ops),
+            Err(ApplyError::Mismatch { .. })
+        ));
+        assert!(matches!(
+            apply_ops("abcd", &ops),
+            Err(ApplyError::Leftover { left: 1 })
+        ));
+        assert!(matches!(
+            apply_ops("ab", &ops),
+            Err(ApplyError::PastEnd { .. })
+        ));
     }
 
     #[test]
     fn spans_move_change_or_vanish_with_the_text() {
-        let old = "Officials said the bridge would reopen. The mayor denied it. Repairs cost 3 million.";
-        let new = "Late on Friday, officials said the bridge would reopen. The mayor did not deny it. ";
+        let old =
+            "Officials said the bridge would reopen. The mayor denied it. Repairs cost 3 million.";
+        let new =
+            "Late on Friday, officials said the bridge would reopen. The mayor did not deny it. ";
         let a = Alignment::sentences(old, new, T);
         let span = |needle: &str| {
             let s = old[..old.find(needle).unwrap()].chars().count();
@@ -536,7 +597,13 @@ mod tests {
         let (s, e) = span("the bridge would reopen");
         match a.carry(s, e) {
             Carried::Present { start, end } => {
-                assert_eq!(new.chars().skip(start).take(end - start).collect::<String>(), "the bridge would reopen")
+                assert_eq!(
+                    new.chars()
+                        .skip(start)
+                        .take(end - start)
+                        .collect::<String>(),
+                    "the bridge would reopen"
+                )
             }
             other => panic!("expected present, got {other:?}"),
         }
@@ -549,7 +616,11 @@ mod tests {
             other => panic!("expected altered, got {other:?}"),
         }
         let (s, e) = span("Repairs cost 3 million.");
-        assert!(matches!(a.carry(s, e), Carried::Removed { .. }), "{:?}", a.carry(s, e));
+        assert!(
+            matches!(a.carry(s, e), Carried::Removed { .. }),
+            "{:?}",
+            a.carry(s, e)
+        );
     }
 
     #[test]
@@ -566,17 +637,34 @@ mod tests {
         let new = split_sentences("One. Two. 3. Four. Five.");
         let (text, truncated) = unified(&old, &new, ("a", "b"), 1, 100, T);
         assert!(!truncated);
-        assert_eq!(text, "--- a\n+++ b\n@@ -2,3 +2,3 @@\n Two.\n-Three.\n+3.\n Four.\n");
+        assert_eq!(
+            text,
+            "--- a\n+++ b\n@@ -2,3 +2,3 @@\n Two.\n-Three.\n+3.\n Four.\n"
+        );
         let (same, _) = unified(&old, &old, ("a", "b"), 1, 100, T);
         assert_eq!(same, "");
     }
 
     #[test]
     fn a_pathological_pair_finishes_within_its_deadline() {
-        let old: String = (0..200_000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
-        let new: String = (0..200_000).map(|i| char::from(b'a' + (i * 11 % 26) as u8)).collect();
-        let old = old.as_bytes().chunks(5).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
-        let new = new.as_bytes().chunks(5).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
+        let old: String = (0..200_000)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let new: String = (0..200_000)
+            .map(|i| char::from(b'a' + (i * 11 % 26) as u8))
+            .collect();
+        let old = old
+            .as_bytes()
+            .chunks(5)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let new = new
+            .as_bytes()
+            .chunks(5)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ");
         let a = Alignment::words(&old, &new, Duration::from_millis(50));
         assert_eq!(apply_ops(&old, &a.ops(false)).as_deref(), Ok(new.as_str()));
     }

@@ -31,8 +31,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/speakers/{id}").route(web::get().to(speakers::get)))
                 .service(resource("/articles").route(web::post().to(articles::create)))
                 .service(resource("/articles/{id}").route(web::get().to(articles::get)))
-                .service(resource("/articles/{id}/revisions").route(web::get().to(articles::revisions)))
-                .service(resource("/articles/{id}/revisions/{n}").route(web::get().to(articles::revision)))
+                .service(
+                    resource("/articles/{id}/revisions").route(web::get().to(articles::revisions)),
+                )
+                .service(
+                    resource("/articles/{id}/revisions/{n}")
+                        .route(web::get().to(articles::revision)),
+                )
                 .service(resource("/articles/{id}/diff").route(web::get().to(articles::diff)))
                 .service(
                     resource("/claims")

@@ -11,10 +11,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use serde_json::json;
 
+use super::claims::{self, ClaimCarry};
 use super::events::{self, AuditContext, EventRecord};
 use super::models::{ArticleRevisionRow, ArticleRow, NewArticleRevisionRow, NewArticleRow};
 use super::schema::{article_revisions, articles};
-use super::claims::{self, ClaimCarry};
 use super::stories;
 use crate::domain::article::ValidArticle;
 use crate::domain::claim::AppearanceState;
@@ -105,7 +105,11 @@ pub async fn post(
     .await
 }
 
-async fn create(conn: &mut AsyncPgConnection, ctx: &AuditContext, article: &ValidArticle) -> AppResult<ArticlePost> {
+async fn create(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    article: &ValidArticle,
+) -> AppResult<ArticlePost> {
     if !stories::exists(conn, article.story_id).await? {
         return Err(AppError::invalid(
             "story_id",
@@ -207,14 +211,21 @@ async fn revise(
         .get();
     let rev = insert_revision(conn, ctx, row.id, to, article).await?;
     let row: ArticleRow = diesel::update(articles::table.find(row.id))
-        .set((articles::current_revision.eq(to), articles::updated_at.eq(diesel::dsl::now)))
+        .set((
+            articles::current_revision.eq(to),
+            articles::updated_at.eq(diesel::dsl::now),
+        ))
         .returning(ArticleRow::as_returning())
         .get_result(conn)
         .await?;
     let alignment = Alignment::sentences(&current.body, &rev.body, diff_timeout);
     let carried = claims::carry_appearances(conn, ctx, row.id, from, to, &alignment).await?;
     let count = |state: AppearanceState| {
-        carried.iter().flat_map(|c| &c.appearances).filter(|a| a.state == state).count()
+        carried
+            .iter()
+            .flat_map(|c| &c.appearances)
+            .filter(|a| a.state == state)
+            .count()
     };
     let (inserted, deleted) = alignment.churn();
     events::record(
@@ -281,7 +292,10 @@ fn hex_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error
     s.serialize_str(&hex::encode(bytes))
 }
 
-pub async fn revisions(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Vec<ArticleRevisionSummary>> {
+pub async fn revisions(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> AppResult<Vec<ArticleRevisionSummary>> {
     let rows: Vec<ArticleRevisionSummary> = article_revisions::table
         .filter(article_revisions::article_id.eq(id))
         .order(article_revisions::revision.asc())
@@ -329,5 +343,8 @@ pub async fn revision_pair(
         .ok_or_else(|| AppError::not_found(format!("article {id}")))?;
     let to = to.unwrap_or(current);
     let from = from.unwrap_or_else(|| (to - 1).max(1));
-    Ok((revision(conn, id, from).await?, revision(conn, id, to).await?))
+    Ok((
+        revision(conn, id, from).await?,
+        revision(conn, id, to).await?,
+    ))
 }

@@ -22,8 +22,8 @@ use super::schema::{
 };
 use super::{Page, PageRequest, keyset, stories};
 use crate::domain::claim::{
-    Appearance, AppearanceInput, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus, SpanTarget,
-    ValidClaimPatch, ValidNewClaim, check_span, normalize_appearances,
+    Appearance, AppearanceInput, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus,
+    SpanTarget, ValidClaimPatch, ValidNewClaim, check_span, normalize_appearances,
 };
 use crate::domain::diff::{Alignment, Carried};
 use crate::domain::revision::{IfMatch, RevisionNumber};
@@ -450,7 +450,13 @@ pub async fn append_revision(
         }
 
         let appearance_writes = change.appearances_changed().then(|| {
-            change.next.appearances.iter().copied().map(AppearanceWrite::present).collect::<Vec<_>>()
+            change
+                .next
+                .appearances
+                .iter()
+                .copied()
+                .map(AppearanceWrite::present)
+                .collect::<Vec<_>>()
         });
         let written = write_next_revision(
             conn,
@@ -508,9 +514,20 @@ async fn write_next_revision(
     let before = RevisionNumber::new(head.revision)
         .ok_or_else(|| anyhow::anyhow!("claim {} has revision {}", head.id, head.revision))?;
     let next = before.next()?.get();
-    let appearances_revision = if appearances.is_some() { next } else { head.appearances_revision };
+    let appearances_revision = if appearances.is_some() {
+        next
+    } else {
+        head.appearances_revision
+    };
     diesel::insert_into(claim_revisions::table)
-        .values(revision_row(head.id, next, appearances_revision, fields, ctx, Some(reason)))
+        .values(revision_row(
+            head.id,
+            next,
+            appearances_revision,
+            fields,
+            ctx,
+            Some(reason),
+        ))
         .execute(conn)
         .await?;
     let appearance_rows = match appearances {
@@ -742,9 +759,16 @@ pub struct ClaimCarry {
 
 /// The code points `[start, end)` of `text`.
 pub fn char_slice(text: &str, start: usize, end: usize) -> &str {
-    let mut indices = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len()));
+    let mut indices = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()));
     let from = indices.nth(start).unwrap_or(text.len());
-    let to = if end > start { indices.nth(end - start - 1).unwrap_or(text.len()) } else { from };
+    let to = if end > start {
+        indices.nth(end - start - 1).unwrap_or(text.len())
+    } else {
+        from
+    };
     &text[from..to]
 }
 
@@ -793,11 +817,12 @@ pub async fn carry_appearances(
                 writes.push(AppearanceWrite::present(row.appearance()));
                 continue;
             }
-            let (state, start, end) = match alignment.carry(row.span_start as usize, row.span_end as usize) {
-                Carried::Present { start, end } => (AppearanceState::Present, start, end),
-                Carried::Altered { start, end } => (AppearanceState::Altered, start, end),
-                Carried::Removed { at } => (AppearanceState::Removed, at, at),
-            };
+            let (state, start, end) =
+                match alignment.carry(row.span_start as usize, row.span_end as usize) {
+                    Carried::Present { start, end } => (AppearanceState::Present, start, end),
+                    Carried::Altered { start, end } => (AppearanceState::Altered, start, end),
+                    Carried::Removed { at } => (AppearanceState::Removed, at, at),
+                };
             let (start, end) = (to_i32(start)?, to_i32(end)?);
             writes.push(AppearanceWrite {
                 appearance: Appearance {
@@ -880,5 +905,8 @@ pub async fn revision_pair(
         .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
     let to = to.unwrap_or(current);
     let from = from.unwrap_or_else(|| (to - 1).max(1));
-    Ok((revision(conn, claim_id, from).await?, revision(conn, claim_id, to).await?))
+    Ok((
+        revision(conn, claim_id, from).await?,
+        revision(conn, claim_id, to).await?,
+    ))
 }

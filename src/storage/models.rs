@@ -5,7 +5,9 @@ use diesel::{Insertable, Queryable, Selectable};
 use serde::Serialize;
 
 use super::schema::*;
-use crate::domain::claim::{Appearance, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus};
+use crate::domain::claim::{
+    Appearance, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus,
+};
 use crate::domain::speaker::SpeakerKind;
 use crate::domain::when::{SaidWhen, TimePrecision};
 

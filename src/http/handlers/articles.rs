@@ -45,13 +45,19 @@ struct Items<T> {
     items: Vec<T>,
 }
 
-pub async fn revisions(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn revisions(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let items = articles::revisions(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-pub async fn revision(state: web::Data<AppState>, path: web::Path<(i64, i32)>) -> Result<HttpResponse, AppError> {
+pub async fn revision(
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i32)>,
+) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(articles::revision(&mut conn, id, n).await?))
@@ -135,7 +141,9 @@ pub async fn diff(
         timeout,
     );
     if unified_only {
-        return Ok(HttpResponse::Ok().content_type("text/x-diff; charset=utf-8").body(text));
+        return Ok(HttpResponse::Ok()
+            .content_type("text/x-diff; charset=utf-8")
+            .body(text));
     }
     let alignment = Alignment::sentences(&old.body, &new.body, timeout);
     let mut ops = alignment.ops(false);

@@ -38,12 +38,21 @@ pub fn wants_unified(req: &HttpRequest, format: Option<&str>) -> Result<bool, Ap
         Some("unified") => return Ok(true),
         Some("json") => return Ok(false),
         Some(other) => {
-            return Err(AppError::invalid("format", format!("must be json or unified, not {other:?}")));
+            return Err(AppError::invalid(
+                "format",
+                format!("must be json or unified, not {other:?}"),
+            ));
         }
         None => {}
     }
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Ok(accept.split(',').any(|a| a.trim().starts_with("text/x-diff")))
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(accept
+        .split(',')
+        .any(|a| a.trim().starts_with("text/x-diff")))
 }
 
 /// Which revision a side of a diff is, and who wrote it when.
@@ -115,7 +124,12 @@ struct ClaimDiff {
     text: Option<TextDiffBody>,
 }
 
-fn claim_text_unified(claim_id: i64, old: &ClaimRevisionView, new: &ClaimRevisionView, state: &AppState) -> String {
+fn claim_text_unified(
+    claim_id: i64,
+    old: &ClaimRevisionView,
+    new: &ClaimRevisionView,
+    state: &AppState,
+) -> String {
     unified(
         &split_lines(&old.text),
         &split_lines(&new.text),
@@ -146,7 +160,9 @@ pub async fn claim_diff(
 
     if unified_only {
         let text = claim_text_unified(id, &old, &new, &state);
-        return Ok(HttpResponse::Ok().content_type("text/x-diff; charset=utf-8").body(text));
+        return Ok(HttpResponse::Ok()
+            .content_type("text/x-diff; charset=utf-8")
+            .body(text));
     }
     let old_json = serde_json::to_value(&old).map_err(anyhow::Error::from)?;
     let new_json = serde_json::to_value(&new).map_err(anyhow::Error::from)?;
