@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use similar::{Algorithm, DiffTag, DiffableStr, TextDiff, group_diff_ops};
+use similar::{Algorithm, DiffOp, DiffTag, DiffableStr, TextDiff, group_diff_ops};
 
 /// How long one diff may search for a minimal edit script.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
@@ -246,30 +246,35 @@ impl AlignBuilder {
         deadline: Instant,
         refine: bool,
     ) -> bool {
-        // Patience anchors on tokens that occur once on each side, so common
-        // tokens (spaces, "the") cannot pull unrelated words into alignment.
-        let diff = TextDiff::configure()
-            .algorithm(Algorithm::Patience)
-            .deadline(deadline)
-            .diff_slices(old_tokens, new_tokens);
+        let ops = diff_tokens(old_tokens, new_tokens, deadline);
+        self.add_ops(&ops, old_tokens, new_tokens, base_old, base_new, deadline, refine)
+    }
+
+    /// Adds already computed operations over two token lists; with `refine`,
+    /// replaced stretches are diffed again word by word.
+    #[allow(clippy::too_many_arguments)]
+    fn add_ops(
+        &mut self,
+        ops: &[DiffOp],
+        old_tokens: &[&str],
+        new_tokens: &[&str],
+        base_old: (usize, usize),
+        base_new: (usize, usize),
+        deadline: Instant,
+        refine: bool,
+    ) -> bool {
         let oo = offsets(old_tokens);
         let no = offsets(new_tokens);
         let mut timed_out = Instant::now() >= deadline;
-        for op in diff.ops() {
+        for op in ops {
             let (tag, or, nr) = op.as_tag_tuple();
             let ob = base_old.0 + oo[or.start].0..base_old.0 + oo[or.end].0;
             let oc = base_old.1 + oo[or.start].1..base_old.1 + oo[or.end].1;
             let nb = base_new.0 + no[nr.start].0..base_new.0 + no[nr.end].0;
             let nc = base_new.1 + no[nr.start].1..base_new.1 + no[nr.end].1;
             if tag == DiffTag::Replace && refine {
-                let old_words: Vec<&str> = old_tokens[or.clone()]
-                    .iter()
-                    .flat_map(|s| split_words(s))
-                    .collect();
-                let new_words: Vec<&str> = new_tokens[nr.clone()]
-                    .iter()
-                    .flat_map(|s| split_words(s))
-                    .collect();
+                let old_words: Vec<&str> = old_tokens[or.clone()].iter().flat_map(|s| split_words(s)).collect();
+                let new_words: Vec<&str> = new_tokens[nr.clone()].iter().flat_map(|s| split_words(s)).collect();
                 timed_out |= self.add_tokens(
                     &old_words,
                     &new_words,
@@ -283,6 +288,49 @@ impl AlignBuilder {
             }
         }
         timed_out
+    }
+}
+
+/// Diffs two token lists. Patience anchors on tokens that occur once on each
+/// side, so common tokens (spaces, "the") cannot pull unrelated words into
+/// alignment; past the deadline it settles for a coarser result.
+fn diff_tokens(old_tokens: &[&str], new_tokens: &[&str], deadline: Instant) -> Vec<DiffOp> {
+    TextDiff::configure()
+        .algorithm(Algorithm::Patience)
+        .deadline(deadline)
+        .diff_slices(old_tokens, new_tokens)
+        .ops()
+        .to_vec()
+}
+
+/// Everything an article diff shows, from one sentence-level diff: the
+/// alignment (refined to words inside changed sentences) and the unified text.
+pub struct SentenceDiff<'a> {
+    pub alignment: Alignment<'a>,
+    pub unified: String,
+    /// True when the unified text was cut at `max_lines`.
+    pub unified_truncated: bool,
+}
+
+impl<'a> SentenceDiff<'a> {
+    pub fn new(old: &'a str, new: &'a str, labels: (&str, &str), context: usize, max_lines: usize, timeout: Duration) -> Self {
+        let deadline = Instant::now() + timeout;
+        let old_units = split_sentences(old);
+        let new_units = split_sentences(new);
+        let ops = diff_tokens(&old_units, &new_units, deadline);
+        let (unified, unified_truncated) = render_unified(&ops, &old_units, &new_units, labels, context, max_lines);
+        let mut b = AlignBuilder { segments: Vec::new() };
+        let timed_out = b.add_ops(&ops, &old_units, &new_units, (0, 0), (0, 0), deadline, true);
+        SentenceDiff {
+            alignment: Alignment {
+                old,
+                new,
+                segments: b.segments,
+                timed_out,
+            },
+            unified,
+            unified_truncated,
+        }
     }
 }
 
@@ -448,11 +496,19 @@ pub fn unified(
     max_lines: usize,
     timeout: Duration,
 ) -> (String, bool) {
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Myers)
-        .timeout(timeout)
-        .diff_slices(old_units, new_units);
-    let groups = group_diff_ops(diff.ops().to_vec(), context);
+    let ops = diff_tokens(old_units, new_units, Instant::now() + timeout);
+    render_unified(&ops, old_units, new_units, labels, context, max_lines)
+}
+
+fn render_unified(
+    ops: &[DiffOp],
+    old_units: &[&str],
+    new_units: &[&str],
+    labels: (&str, &str),
+    context: usize,
+    max_lines: usize,
+) -> (String, bool) {
+    let groups = group_diff_ops(ops.to_vec(), context);
     if groups.is_empty() {
         return (String::new(), false);
     }
@@ -460,10 +516,7 @@ pub fn unified(
     let mut lines = 0;
     for group in groups {
         let (first, last) = (&group[0], &group[group.len() - 1]);
-        let (o, n) = (
-            first.old_range().start..last.old_range().end,
-            first.new_range().start..last.new_range().end,
-        );
+        let (o, n) = (first.old_range().start..last.old_range().end, first.new_range().start..last.new_range().end);
         out.push_str(&format!("@@ -{} +{} @@\n", hunk_range(&o), hunk_range(&n)));
         for op in &group {
             let (tag, or, nr) = op.as_tag_tuple();

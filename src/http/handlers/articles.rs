@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::domain::article::NewArticle;
-use crate::domain::diff::{Alignment, split_sentences, unified};
+use crate::domain::diff::{SentenceDiff, split_sentences, unified};
 use crate::error::AppError;
 use crate::http::extract::{Audit, JsonBody};
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
@@ -132,24 +132,22 @@ pub async fn diff(
         format!("article {id} revision {}", old.revision),
         format!("article {id} revision {}", new.revision),
     );
-    let (text, unified_cut) = unified(
-        &split_sentences(&old.body),
-        &split_sentences(&new.body),
-        (&labels.0, &labels.1),
-        context,
-        DEFAULT_MAX_LINES,
-        timeout,
-    );
     if unified_only {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/x-diff; charset=utf-8")
-            .body(text));
+        let (text, _) = unified(
+            &split_sentences(&old.body),
+            &split_sentences(&new.body),
+            (&labels.0, &labels.1),
+            context,
+            DEFAULT_MAX_LINES,
+            timeout,
+        );
+        return Ok(HttpResponse::Ok().content_type("text/x-diff; charset=utf-8").body(text));
     }
-    let alignment = Alignment::sentences(&old.body, &new.body, timeout);
-    let mut ops = alignment.ops(false);
+    let diff = SentenceDiff::new(&old.body, &new.body, (&labels.0, &labels.1), context, DEFAULT_MAX_LINES, timeout);
+    let mut ops = diff.alignment.ops(false);
     let ops_cut = ops.len() > max_ops;
     ops.truncate(max_ops);
-    let (inserted_chars, deleted_chars) = alignment.churn();
+    let (inserted_chars, deleted_chars) = diff.alignment.churn();
     Ok(HttpResponse::Ok().json(ArticleDiff {
         article_id: id,
         headline: (old.headline != new.headline).then(|| HeadlineChange {
@@ -160,9 +158,9 @@ pub async fn diff(
         to: RevisionMeta::of_article(&new),
         inserted_chars,
         deleted_chars,
-        unified: text,
         ops,
-        truncated: ops_cut || unified_cut,
-        timed_out: alignment.timed_out,
+        truncated: ops_cut || diff.unified_truncated,
+        timed_out: diff.alignment.timed_out,
+        unified: diff.unified,
     }))
 }
