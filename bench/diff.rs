@@ -13,9 +13,36 @@ use claimtrail::domain::diff::{Alignment, DEFAULT_TIMEOUT, SentenceDiff, apply_o
 use criterion::{Criterion, criterion_group};
 
 const WORDS: &[&str] = &[
-    "the", "ministry", "said", "on", "monday", "that", "divers", "would", "resume", "search", "at", "dawn",
-    "officials", "reported", "ferry", "capsized", "northern", "coast", "citizens", "aboard", "according",
-    "to", "sources", "close", "matter", "government", "identified", "passengers", "licence", "operator",
+    "the",
+    "ministry",
+    "said",
+    "on",
+    "monday",
+    "that",
+    "divers",
+    "would",
+    "resume",
+    "search",
+    "at",
+    "dawn",
+    "officials",
+    "reported",
+    "ferry",
+    "capsized",
+    "northern",
+    "coast",
+    "citizens",
+    "aboard",
+    "according",
+    "to",
+    "sources",
+    "close",
+    "matter",
+    "government",
+    "identified",
+    "passengers",
+    "licence",
+    "operator",
 ];
 
 /// A deterministic article of about `bytes` bytes: sentences of 8–20 words,
@@ -23,7 +50,9 @@ const WORDS: &[&str] = &[
 fn article(bytes: usize, seed: u64) -> Vec<String> {
     let mut state = seed;
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as usize
     };
     let mut lines = Vec::new();
@@ -72,13 +101,22 @@ fn benches(c: &mut Criterion) {
     for (name, bytes) in [("100KB", 100_000), ("1MB", 1_000_000)] {
         let (old, new) = pair(bytes);
         let ops = Alignment::sentences(&old, &new, DEFAULT_TIMEOUT).ops(false);
-        assert_eq!(apply_ops(&old, &ops).as_deref(), Ok(new.as_str()), "ops must rebuild the new text");
+        assert_eq!(
+            apply_ops(&old, &ops).as_deref(),
+            Ok(new.as_str()),
+            "ops must rebuild the new text"
+        );
         let mut group = c.benchmark_group("article_diff");
-        group.sample_size(20).measurement_time(Duration::from_secs(5));
-        group.bench_function(name, |b| b.iter(|| article_diff(black_box(&old), black_box(&new))));
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(5));
+        group.bench_function(name, |b| {
+            b.iter(|| article_diff(black_box(&old), black_box(&new)))
+        });
         group.finish();
     }
-    let old = "Japan held several informal contacts with North Korea this spring, sources said Friday.";
+    let old =
+        "Japan held several informal contacts with North Korea this spring, sources said Friday.";
     let new = "Japan held two informal contacts with North Korea this spring, sources said Friday.";
     c.bench_function("claim_text_word_change", |b| {
         b.iter(|| Alignment::words(black_box(old), black_box(new), DEFAULT_TIMEOUT).ops(true))

@@ -247,7 +247,9 @@ impl AlignBuilder {
         refine: bool,
     ) -> bool {
         let ops = diff_tokens(old_tokens, new_tokens, deadline);
-        self.add_ops(&ops, old_tokens, new_tokens, base_old, base_new, deadline, refine)
+        self.add_ops(
+            &ops, old_tokens, new_tokens, base_old, base_new, deadline, refine,
+        )
     }
 
     /// Adds already computed operations over two token lists; with `refine`,
@@ -273,8 +275,14 @@ impl AlignBuilder {
             let nb = base_new.0 + no[nr.start].0..base_new.0 + no[nr.end].0;
             let nc = base_new.1 + no[nr.start].1..base_new.1 + no[nr.end].1;
             if tag == DiffTag::Replace && refine {
-                let old_words: Vec<&str> = old_tokens[or.clone()].iter().flat_map(|s| split_words(s)).collect();
-                let new_words: Vec<&str> = new_tokens[nr.clone()].iter().flat_map(|s| split_words(s)).collect();
+                let old_words: Vec<&str> = old_tokens[or.clone()]
+                    .iter()
+                    .flat_map(|s| split_words(s))
+                    .collect();
+                let new_words: Vec<&str> = new_tokens[nr.clone()]
+                    .iter()
+                    .flat_map(|s| split_words(s))
+                    .collect();
                 timed_out |= self.add_tokens(
                     &old_words,
                     &new_words,
@@ -313,13 +321,23 @@ pub struct SentenceDiff<'a> {
 }
 
 impl<'a> SentenceDiff<'a> {
-    pub fn new(old: &'a str, new: &'a str, labels: (&str, &str), context: usize, max_lines: usize, timeout: Duration) -> Self {
+    pub fn new(
+        old: &'a str,
+        new: &'a str,
+        labels: (&str, &str),
+        context: usize,
+        max_lines: usize,
+        timeout: Duration,
+    ) -> Self {
         let deadline = Instant::now() + timeout;
         let old_units = split_sentences(old);
         let new_units = split_sentences(new);
         let ops = diff_tokens(&old_units, &new_units, deadline);
-        let (unified, unified_truncated) = render_unified(&ops, &old_units, &new_units, labels, context, max_lines);
-        let mut b = AlignBuilder { segments: Vec::new() };
+        let (unified, unified_truncated) =
+            render_unified(&ops, &old_units, &new_units, labels, context, max_lines);
+        let mut b = AlignBuilder {
+            segments: Vec::new(),
+        };
         let timed_out = b.add_ops(&ops, &old_units, &new_units, (0, 0), (0, 0), deadline, true);
         SentenceDiff {
             alignment: Alignment {
@@ -516,7 +534,10 @@ fn render_unified(
     let mut lines = 0;
     for group in groups {
         let (first, last) = (&group[0], &group[group.len() - 1]);
-        let (o, n) = (first.old_range().start..last.old_range().end, first.new_range().start..last.new_range().end);
+        let (o, n) = (
+            first.old_range().start..last.old_range().end,
+            first.new_range().start..last.new_range().end,
+        );
         out.push_str(&format!("@@ -{} +{} @@\n", hunk_range(&o), hunk_range(&n)));
         for op in &group {
             let (tag, or, nr) = op.as_tag_tuple();

@@ -141,9 +141,18 @@ pub async fn diff(
             DEFAULT_MAX_LINES,
             timeout,
         );
-        return Ok(HttpResponse::Ok().content_type("text/x-diff; charset=utf-8").body(text));
+        return Ok(HttpResponse::Ok()
+            .content_type("text/x-diff; charset=utf-8")
+            .body(text));
     }
-    let diff = SentenceDiff::new(&old.body, &new.body, (&labels.0, &labels.1), context, DEFAULT_MAX_LINES, timeout);
+    let diff = SentenceDiff::new(
+        &old.body,
+        &new.body,
+        (&labels.0, &labels.1),
+        context,
+        DEFAULT_MAX_LINES,
+        timeout,
+    );
     let mut ops = diff.alignment.ops(false);
     let ops_cut = ops.len() > max_ops;
     ops.truncate(max_ops);
