@@ -78,6 +78,12 @@ impl PageParams {
     }
 }
 
+/// A complete list, small enough not to need pages (the revisions of one record).
+#[derive(Debug, Serialize)]
+pub struct ItemsBody<T> {
+    pub items: Vec<T>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct PageBody<T> {
     pub items: Vec<T>,

@@ -8,6 +8,7 @@ use crate::domain::diff::{SentenceDiff, split_sentences, unified};
 use crate::error::AppError;
 use crate::http::extract::{Audit, JsonBody};
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
+use crate::http::pagination::ItemsBody;
 use crate::storage::articles::{self, PostOutcome};
 
 /// Creates an article, or for a known URL appends a revision (201) or
@@ -40,18 +41,13 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(articles::get(&mut conn, id.into_inner()).await?))
 }
 
-#[derive(Serialize)]
-struct Items<T> {
-    items: Vec<T>,
-}
-
 pub async fn revisions(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let items = articles::revisions(&mut conn, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(Items { items }))
+    Ok(HttpResponse::Ok().json(ItemsBody { items }))
 }
 
 pub async fn revision(

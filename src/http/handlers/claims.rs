@@ -9,7 +9,7 @@ use crate::domain::revision::etag;
 use crate::domain::when::parse_time;
 use crate::error::AppError;
 use crate::http::extract::{Audit, IfMatchHeader, JsonBody};
-use crate::http::pagination::{PageBody, PageParams};
+use crate::http::pagination::{ItemsBody, PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
 
@@ -119,19 +119,13 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
-/// A complete (unpaginated) list.
-#[derive(Serialize)]
-struct Items<T> {
-    items: Vec<T>,
-}
-
 pub async fn revisions(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let items = claims::revisions(&mut conn, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(Items { items }))
+    Ok(HttpResponse::Ok().json(ItemsBody { items }))
 }
 
 pub async fn revision(
