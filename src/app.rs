@@ -15,6 +15,8 @@ use crate::storage::pool::DbPool;
 pub struct AppState {
     pub pool: DbPool,
     pub limits: Limits,
+    /// Reads without a token are allowed.
+    pub public_reads: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +32,7 @@ pub struct HttpSettings {
     pub limits: Limits,
     pub workers: usize,
     pub shutdown_timeout: Duration,
+    pub public_reads: bool,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
@@ -41,6 +44,7 @@ pub fn build_server(
     let state = web::Data::new(AppState {
         pool,
         limits: settings.limits.clone(),
+        public_reads: settings.public_reads,
     });
     let max_body = settings.limits.max_body_bytes;
     let server = HttpServer::new(move || {

@@ -30,6 +30,52 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(MigrateArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long)]
+        name: String,
+        /// reporter, reviewer, editor or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a user; it is printed alone on the last line, once.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -75,6 +121,9 @@ pub struct ServeArgs {
     /// Milliseconds one diff may search before settling for a coarser one.
     #[arg(long, env = "CLAIMTRAIL_DIFF_TIMEOUT_MS", default_value_t = 250)]
     pub diff_timeout_ms: u64,
+    /// Allow reads without a token.
+    #[arg(long, env = "CLAIMTRAIL_PUBLIC_READS", default_value_t = false)]
+    pub public_reads: bool,
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "CLAIMTRAIL_WORKERS")]
     pub workers: Option<usize>,

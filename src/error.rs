@@ -29,6 +29,12 @@ pub enum AppError {
     /// The request was well-formed but some fields are invalid.
     #[error("{}", summarize(.0))]
     Validation(Vec<FieldError>),
+    /// No valid bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid token whose role does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     /// The write contradicts what is stored (a slug or URL that already exists).
@@ -43,6 +49,9 @@ pub enum AppError {
         detail: String,
         current_revision: i32,
     },
+    /// The write must say which revision it applies to (If-Match).
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]

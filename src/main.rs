@@ -5,10 +5,17 @@ use std::time::Duration;
 use clap::Parser;
 
 use claimtrail::app::{self, HttpSettings, Limits};
-use claimtrail::config::{Cli, Command, DatabaseArgs, MigrateArgs, ServeArgs};
+use claimtrail::config::{
+    Cli, Command, DatabaseArgs, MigrateArgs, ServeArgs, TokenCommand, UserCommand,
+};
+use claimtrail::domain::auth::Role;
+use claimtrail::error::AppResult;
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
+use claimtrail::storage::events::AuditContext;
+use claimtrail::storage::users;
 use claimtrail::storage::{migrate, pool};
 use claimtrail::telemetry;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 /// The database name used inside the embedded cluster.
 const EMBEDDED_DATABASE: &str = "claimtrail";
@@ -19,6 +26,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Migrate(args) => migrate_command(args),
+        Command::User(command) => user_command(command),
+        Command::Token(command) => token_command(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,6 +95,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         workers: args.workers.unwrap_or(cores),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
+        public_reads: args.public_reads,
     };
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
@@ -114,6 +124,72 @@ fn migrate_command(args: MigrateArgs) -> anyhow::Result<()> {
     } else {
         let applied = migrate::run_pending(&url)?;
         println!("applied {} migration(s)", applied.len());
+    }
+    Ok(())
+}
+
+/// Runs one database task of the CLI on the configured database (the
+/// embedded cluster when DATABASE_URL is unset, adopted if `serve` runs it).
+fn with_database<T>(
+    db: &DatabaseArgs,
+    task: impl for<'c> AsyncFnOnce(&'c mut AsyncPgConnection) -> AppResult<T>,
+) -> anyhow::Result<T> {
+    let (url, _cluster) = open_database(db)?;
+    apply_migrations(&url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut conn = AsyncPgConnection::establish(&url).await?;
+        task(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))
+    })
+}
+
+/// Changes made from the command line are audited as the `cli` actor.
+fn cli_actor() -> AuditContext {
+    AuditContext::system("cli")
+}
+
+fn user_command(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { db, name, role } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let user = with_database(&db, async |conn| {
+                users::create_user(conn, &cli_actor(), &name, role).await
+            })?;
+            println!(
+                "user {} ({}) added with id {}",
+                user.name, user.role, user.id
+            );
+        }
+        UserCommand::List { db } => {
+            for user in with_database(&db, async |conn| users::list_users(conn).await)? {
+                println!("{}\t{}\t{}", user.id, user.name, user.role);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn token_command(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { db, user, label } => {
+            let token = with_database(&db, async |conn| {
+                let user = users::find_user(conn, &user).await?;
+                users::create_token(conn, &cli_actor(), user.id, label.as_deref()).await
+            })?;
+            println!(
+                "token {} for user {} (shown once; only its hash is stored):",
+                token.info.id, user
+            );
+            println!("{}", token.token);
+        }
+        TokenCommand::Revoke { db, id } => {
+            let info = with_database(&db, async |conn| {
+                users::revoke_token(conn, &cli_actor(), id).await
+            })?;
+            println!("token {} revoked", info.id);
+        }
     }
     Ok(())
 }

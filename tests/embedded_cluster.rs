@@ -118,8 +118,22 @@ async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
     // First start: initdb, start, migrate, serve.
     let mut service = start(&data, port, "first.log");
     service.wait_healthy(&client).await;
+    // The first admin token comes from the CLI, on the cluster serve is running.
+    let token = cli(
+        &data,
+        &["user", "add", "--name", "chief", "--role", "admin"],
+    );
+    assert!(token.contains("chief"), "{token}");
+    let token = cli(&data, &["token", "create", "--user", "chief"]);
+    let token = token.lines().last().unwrap().trim().to_owned();
+    assert!(token.starts_with("ct_"), "{token}");
+    assert!(
+        data.join("postgres/postmaster.pid").exists(),
+        "the CLI must leave serve's cluster running"
+    );
     let res = client
         .post(format!("{}/v1/stories", service.base))
+        .bearer_auth(&token)
         .json(&json!({ "title": "Kept across restarts" }))
         .send()
         .await
@@ -144,6 +158,7 @@ async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
     service.wait_healthy(&client).await;
     let again: Value = client
         .get(format!("{}/v1/stories/{}", service.base, story["id"]))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()
@@ -178,6 +193,22 @@ async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
     assert!(log.contains("stale postmaster.pid"), "{log}");
     assert!(service.signal(Signal::SIGTERM).success());
     assert!(!data.join("postgres/postmaster.pid").exists());
+}
+
+/// Runs a CLI command on the data folder's cluster; returns its stdout.
+fn cli(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("CLAIMTRAIL_DATA_DIR", data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

@@ -9,7 +9,6 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::revision::IfMatch;
 use crate::error::{AppError, FieldError};
-use crate::storage::events::AuditContext;
 
 /// A JSON request body, read within the configured size limit and decoded
 /// with the path of any offending field.
@@ -118,8 +117,9 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-/// The optional If-Match header.
-pub struct IfMatchHeader(pub Option<IfMatch>);
+/// The If-Match header, required on writes to a versioned resource: a
+/// write that does not say which revision it applies to gets 428.
+pub struct IfMatchHeader(pub IfMatch);
 
 impl FromRequest for IfMatchHeader {
     type Error = AppError;
@@ -127,34 +127,16 @@ impl FromRequest for IfMatchHeader {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = match req.headers().get(header::IF_MATCH) {
-            None => Ok(IfMatchHeader(None)),
+            None => Err(AppError::PreconditionRequired(
+                "this write needs If-Match with the ETag of the revision it applies to (GET the claim first)".into(),
+            )),
             Some(value) => value
                 .to_str()
                 .map_err(|_| AppError::BadRequest("If-Match is not valid text".into()))
                 .and_then(IfMatch::parse)
-                .map(|m| IfMatchHeader(Some(m))),
+                .map(IfMatchHeader),
         };
         std::future::ready(parsed)
-    }
-}
-
-/// Who is acting, and the request id that ties their change to the logs.
-/// Until tokens exist every caller is `anonymous`.
-pub struct Audit(pub AuditContext);
-
-impl FromRequest for Audit {
-    type Error = AppError;
-    type Future = std::future::Ready<Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request_id = req
-            .extensions()
-            .get::<tracing_actix_web::RequestId>()
-            .map(ToString::to_string);
-        std::future::ready(Ok(Audit(AuditContext {
-            actor: "anonymous".to_owned(),
-            request_id,
-        })))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP layer: routes, extractors, error mapping. Handlers stay thin.
 
+pub mod auth;
 pub mod extract;
 pub mod handlers;
 pub mod pagination;
@@ -8,7 +9,7 @@ pub mod problem;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
-use handlers::{articles, claims, diffs, health, speakers, stories};
+use handlers::{articles, claims, diffs, health, speakers, stories, users};
 
 /// Every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -17,6 +18,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(
             web::scope("/v1")
+                .service(resource("/me").route(web::get().to(users::me)))
+                .service(
+                    resource("/users")
+                        .route(web::post().to(users::create))
+                        .route(web::get().to(users::list)),
+                )
+                .service(
+                    resource("/users/{id}/tokens")
+                        .route(web::post().to(users::create_token))
+                        .route(web::get().to(users::list_tokens)),
+                )
+                .service(resource("/tokens/{id}").route(web::delete().to(users::revoke_token)))
                 .service(
                     resource("/stories")
                         .route(web::post().to(stories::create))

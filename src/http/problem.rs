@@ -49,6 +49,12 @@ impl Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut builder = HttpResponse::build(status);
         builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"claimtrail\""),
+            ));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             builder.insert_header((
                 header::RETRY_AFTER,
@@ -77,6 +83,18 @@ impl AppError {
                 p.errors = errors.clone();
                 p
             }
+            AppError::Unauthorized(detail) => {
+                Problem::new(S::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
+            }
+            AppError::Forbidden(detail) => {
+                Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", detail)
+            }
+            AppError::PreconditionRequired(detail) => Problem::new(
+                S::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "Precondition required",
+                detail,
+            ),
             AppError::NotFound(detail) => {
                 Problem::new(S::NOT_FOUND, "not-found", "Not found", detail)
             }

@@ -21,6 +21,7 @@ use super::schema::{
     article_revisions, articles, claim_appearances, claim_revisions, claims, speakers,
 };
 use super::{Page, PageRequest, keyset, stories};
+use crate::domain::auth::{Role, may_edit_claim};
 use crate::domain::claim::{
     Appearance, AppearanceInput, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus,
     SpanTarget, ValidClaimPatch, ValidNewClaim, check_span, normalize_appearances,
@@ -342,6 +343,7 @@ pub async fn create(
                 status: c.status,
                 appearances_revision: first,
                 needs_review: c.needs_review,
+                created_by: &ctx.actor,
             })
             .returning(ClaimRow::as_returning())
             .get_result(conn)
@@ -400,9 +402,10 @@ async fn appearances_of(
 pub async fn append_revision(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
+    role: Role,
     claim_id: i64,
     patch: ValidClaimPatch,
-    if_match: Option<IfMatch>,
+    if_match: IfMatch,
 ) -> AppResult<PatchOutcome> {
     conn.transaction(async |conn| {
         // The row lock serializes writers of one claim, so revision numbers
@@ -415,9 +418,8 @@ pub async fn append_revision(
             .await
             .optional()?
             .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
-        if let Some(if_match) = &if_match {
-            if_match.check(head.revision)?;
-        }
+        may_edit_claim(role, &ctx.actor, &head.created_by, head.status)?;
+        if_match.check(head.revision)?;
         let current_rows = appearances_of(conn, claim_id, head.appearances_revision).await?;
         let current: ClaimState = head.state(&current_rows);
 

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod schema;
 pub mod speakers;
 pub mod stories;
+pub mod users;
 
 /// Which way a keyset-paginated list runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]

@@ -132,6 +132,7 @@ pub struct ClaimRow {
     pub needs_review: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub created_by: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -212,6 +213,7 @@ pub struct NewClaimRow<'a> {
     pub status: ClaimStatus,
     pub appearances_revision: i32,
     pub needs_review: bool,
+    pub created_by: &'a str,
 }
 
 /// The head's new values after a revision.

@@ -72,6 +72,7 @@ diesel::table! {
         needs_review -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        created_by -> Text,
     }
 }
 
@@ -131,6 +132,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        name -> Text,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_sha256 -> Bytea,
+        label -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(articles -> stories (story_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(claims -> stories (story_id));
@@ -146,4 +169,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_revisions,
     claim_appearances,
     audit_events,
+    users,
+    api_tokens,
 );

@@ -243,10 +243,11 @@ async fn the_ferry_story_is_logged_corrected_and_replayed() {
     assert_eq!(said_friday["items"].as_array().unwrap().len(), 1);
     assert_eq!(said_friday["items"][0]["id"], ids[3]);
 
-    // One audit event per mutation: story, 5 speakers, article, 6 claims, 2 corrections.
+    // One audit event per mutation: the test's admin user and token, story,
+    // 5 speakers, article, 6 claims, 2 corrections.
     let counts = app.row_counts().await;
     let count = |table: &str| counts.iter().find(|(n, _)| n == table).unwrap().1;
-    assert_eq!(count("audit_events"), 1 + 5 + 1 + 6 + 2);
+    assert_eq!(count("audit_events"), 2 + 1 + 5 + 1 + 6 + 2);
     assert_eq!(count("claim_revisions"), 6 + 2);
     assert_eq!(count("claim_appearances"), 6);
 }

@@ -14,8 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use claimtrail::app::{self, HttpSettings, Limits};
+use claimtrail::domain::auth::Role;
 use claimtrail::storage::cluster::{Cluster, ClusterOptions, quote_ident};
-use claimtrail::storage::{migrate, pool};
+use claimtrail::storage::events::AuditContext;
+use claimtrail::storage::{migrate, pool, users};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -198,16 +200,32 @@ pub async fn spawn_app() -> TestApp {
         },
         workers: 2,
         shutdown_timeout: Duration::from_secs(1),
+        public_reads: false,
     };
     let server = app::build_server(listener, db_pool, &settings).expect("building the server");
     tokio::spawn(server);
-    TestApp {
+    let mut app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         database_url,
         database,
         external: server_is_external(),
+    };
+    let admin = app.token_for("admin", Role::Admin).await;
+    app.client = client_with(Some(&admin));
+    app
+}
+
+/// An HTTP client that sends this bearer token (or none).
+pub fn client_with(token: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 fn server_is_external() -> bool {
@@ -250,12 +268,41 @@ impl TestApp {
             .expect("POST failed")
     }
 
+    /// PATCHes with `If-Match`; without one given, with the current ETag.
     pub async fn patch_json(&self, path: &str, body: &Value, if_match: Option<&str>) -> Response {
-        let mut req = self.client.patch(self.url(path)).json(body);
-        if let Some(tag) = if_match {
-            req = req.header("If-Match", tag);
-        }
-        req.send().await.expect("PATCH failed")
+        let tag = match if_match {
+            Some(tag) => tag.to_owned(),
+            None => self.etag(path).await,
+        };
+        self.client
+            .patch(self.url(path))
+            .header("If-Match", tag)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH failed")
+    }
+
+    /// The ETag of a resource, as a GET reports it.
+    pub async fn etag(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        res.headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_else(|| "\"0\"".into())
+    }
+
+    /// A user with this role, and a token for them.
+    pub async fn token_for(&self, name: &str, role: Role) -> String {
+        let mut conn = self.db().await;
+        let ctx = AuditContext::system("test");
+        let user = users::create_user(&mut conn, &ctx, name, role)
+            .await
+            .expect("creating a user");
+        users::create_token(&mut conn, &ctx, user.id, None)
+            .await
+            .expect("creating a token")
+            .token
     }
 
     /// POSTs and expects 201; returns the created resource.

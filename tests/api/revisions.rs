@@ -176,8 +176,8 @@ async fn concurrent_writers_never_lose_an_update_or_leave_a_gap() {
         .unwrap();
     let path = format!("/v1/claims/{id}");
 
-    // Sixteen writers that all saw revision 1: exactly one may win.
-    let racers = (0..16).map(|i| {
+    // Thirty-two writers that all saw revision 1: exactly one may win.
+    let racers = (0..32).map(|i| {
         let body = json!({ "text": format!("Writer {i}"), "reason": format!("writer {i}") });
         let req = app
             .client
@@ -194,24 +194,42 @@ async fn concurrent_writers_never_lose_an_update_or_leave_a_gap() {
     );
     assert_eq!(
         statuses.iter().filter(|s| **s == 412).count(),
-        15,
+        31,
         "{statuses:?}"
     );
 
-    // Sixteen writers without If-Match: each is serialized behind the row lock.
+    // Sixteen writers that re-read and retry on 412 until their change lands.
     let writers = (0..16).map(|i| {
-        let body = json!({ "text": format!("Unconditional {i}"), "reason": "r" });
-        let req = app.client.patch(app.url(&path)).json(&body);
-        async move { req.send().await.unwrap().status().as_u16() }
+        let app = &app;
+        let path = &path;
+        async move {
+            let body = json!({ "text": format!("Retrying writer {i}"), "reason": "r" });
+            for _ in 0..200 {
+                let res = app.patch_json(path, &body, None).await;
+                match res.status().as_u16() {
+                    200 => return true,
+                    412 => continue,
+                    other => panic!("unexpected {other}"),
+                }
+            }
+            false
+        }
     });
-    let statuses = futures_util::future::join_all(writers).await;
-    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let landed = futures_util::future::join_all(writers).await;
+    assert!(landed.iter().all(|l| *l), "{landed:?}");
     let revisions = app.get_json(&format!("{path}/revisions")).await;
-    let numbers: Vec<i64> = revisions["items"]
-        .as_array()
-        .unwrap()
+    let items = revisions["items"].as_array().unwrap();
+    let numbers: Vec<i64> = items
         .iter()
         .map(|r| r["revision"].as_i64().unwrap())
         .collect();
-    assert_eq!(numbers, (1..=18).collect::<Vec<i64>>());
+    assert_eq!(numbers, (1..=18).collect::<Vec<i64>>(), "gap-free");
+    for i in 0..16 {
+        let text = format!("Retrying writer {i}");
+        assert_eq!(
+            items.iter().filter(|r| r["text"] == text.as_str()).count(),
+            1,
+            "{text} lost or doubled"
+        );
+    }
 }

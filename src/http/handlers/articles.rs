@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::domain::article::NewArticle;
+use crate::domain::auth::Action;
 use crate::domain::diff::{SentenceDiff, split_sentences, unified};
 use crate::error::AppError;
-use crate::http::extract::{Audit, JsonBody};
+use crate::http::auth::Caller;
+use crate::http::extract::JsonBody;
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
 use crate::http::pagination::ItemsBody;
 use crate::storage::articles::{self, PostOutcome};
@@ -15,12 +17,19 @@ use crate::storage::articles::{self, PostOutcome};
 /// reports that nothing changed (200).
 pub async fn create(
     state: web::Data<AppState>,
-    Audit(ctx): Audit,
+    caller: Caller,
     JsonBody(body): JsonBody<NewArticle>,
 ) -> Result<HttpResponse, AppError> {
+    caller.require(Action::LogContent)?;
     let article = body.validate(state.limits.max_body_chars)?;
     let mut conn = state.pool.get().await?;
-    let posted = articles::post(&mut conn, &ctx, article, state.limits.diff_timeout).await?;
+    let posted = articles::post(
+        &mut conn,
+        &caller.audit(),
+        article,
+        state.limits.diff_timeout,
+    )
+    .await?;
     let id = posted.article.id;
     Ok(match posted.outcome {
         PostOutcome::Created => HttpResponse::Created()
@@ -36,15 +45,22 @@ pub async fn create(
     })
 }
 
-pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(articles::get(&mut conn, id.into_inner()).await?))
 }
 
 pub async fn revisions(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let mut conn = state.pool.get().await?;
     let items = articles::revisions(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ItemsBody { items }))
@@ -52,8 +68,10 @@ pub async fn revisions(
 
 pub async fn revision(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<(i64, i32)>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let (id, n) = path.into_inner();
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(articles::revision(&mut conn, id, n).await?))
@@ -104,9 +122,11 @@ struct ArticleDiff {
 pub async fn diff(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
     query: web::Query<ArticleDiffQuery>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let query = query.into_inner();
     DiffQuery::check_revisions(query.from, query.to)?;
     let context = query.context.unwrap_or(2);

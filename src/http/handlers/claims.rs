@@ -4,30 +4,38 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::domain::auth::Action;
 use crate::domain::claim::{ClaimKind, ClaimPatch, ClaimStatus, NewClaim};
 use crate::domain::revision::etag;
 use crate::domain::when::parse_time;
 use crate::error::AppError;
-use crate::http::extract::{Audit, IfMatchHeader, JsonBody};
+use crate::http::auth::Caller;
+use crate::http::extract::{IfMatchHeader, JsonBody};
 use crate::http::pagination::{ItemsBody, PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
 
 pub async fn create(
     state: web::Data<AppState>,
-    Audit(ctx): Audit,
+    caller: Caller,
     JsonBody(body): JsonBody<NewClaim>,
 ) -> Result<HttpResponse, AppError> {
+    caller.require(Action::LogContent)?;
     let claim = body.validate()?;
     let mut conn = state.pool.get().await?;
-    let created = claims::create(&mut conn, &ctx, claim).await?;
+    let created = claims::create(&mut conn, &caller.audit(), claim).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/claims/{}", created.id)))
         .insert_header((header::ETAG, etag(created.revision)))
         .json(created))
 }
 
-pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let mut conn = state.pool.get().await?;
     let claim = claims::get(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
@@ -46,15 +54,23 @@ struct PatchBody {
 
 pub async fn patch(
     state: web::Data<AppState>,
-    Audit(ctx): Audit,
+    caller: Caller,
     id: web::Path<i64>,
     IfMatchHeader(if_match): IfMatchHeader,
     JsonBody(body): JsonBody<ClaimPatch>,
 ) -> Result<HttpResponse, AppError> {
+    let user = caller.require(Action::EditClaim)?;
     let patch = body.validate()?;
     let mut conn = state.pool.get().await?;
-    let outcome =
-        claims::append_revision(&mut conn, &ctx, id.into_inner(), patch, if_match).await?;
+    let outcome = claims::append_revision(
+        &mut conn,
+        &caller.audit(),
+        user.role,
+        id.into_inner(),
+        patch,
+        if_match,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(outcome.claim.revision)))
         .json(PatchBody {
@@ -92,8 +108,10 @@ fn time_param(name: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, Ap
 
 pub async fn list(
     state: web::Data<AppState>,
+    caller: Caller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let query = query.into_inner();
     let request = PageParams {
         limit: query.limit,
@@ -121,8 +139,10 @@ pub async fn list(
 
 pub async fn revisions(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let mut conn = state.pool.get().await?;
     let items = claims::revisions(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ItemsBody { items }))
@@ -130,8 +150,10 @@ pub async fn revisions(
 
 pub async fn revision(
     state: web::Data<AppState>,
+    caller: Caller,
     path: web::Path<(i64, i32)>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let (id, n) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let rev = claims::revision(&mut conn, id, n).await?;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::domain::diff::{Alignment, TextOp, split_lines, unified};
 use crate::error::AppError;
+use crate::http::auth::Caller;
 use crate::storage::articles::ArticleView;
 use crate::storage::claims::{self, ClaimRevisionView};
 
@@ -147,9 +148,11 @@ fn claim_text_unified(
 pub async fn claim_diff(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
     query: web::Query<DiffQuery>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let query = query.into_inner();
     DiffQuery::check_revisions(query.from, query.to)?;
     let unified_only = wants_unified(&req, query.format.as_deref())?;

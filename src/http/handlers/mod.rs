@@ -6,3 +6,4 @@ pub mod diffs;
 pub mod health;
 pub mod speakers;
 pub mod stories;
+pub mod users;

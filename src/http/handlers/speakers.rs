@@ -3,27 +3,35 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::auth::Action;
 use crate::domain::speaker::{NewSpeaker, SpeakerKind};
 use crate::error::AppError;
-use crate::http::extract::{Audit, JsonBody};
+use crate::http::auth::Caller;
+use crate::http::extract::JsonBody;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::speakers::{self, SpeakerFilter};
 
 pub async fn create(
     state: web::Data<AppState>,
-    Audit(ctx): Audit,
+    caller: Caller,
     JsonBody(body): JsonBody<NewSpeaker>,
 ) -> Result<HttpResponse, AppError> {
+    caller.require(Action::LogContent)?;
     let speaker = body.validate()?;
     let mut conn = state.pool.get().await?;
-    let created = speakers::create(&mut conn, &ctx, speaker).await?;
+    let created = speakers::create(&mut conn, &caller.audit(), speaker).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/speakers/{}", created.id)))
         .json(created))
 }
 
-pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(speakers::get(&mut conn, id.into_inner()).await?))
 }
@@ -41,8 +49,10 @@ pub struct ListQuery {
 
 pub async fn list(
     state: web::Data<AppState>,
+    caller: Caller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let query = query.into_inner();
     let request = PageParams {
         limit: query.limit,

@@ -2,34 +2,44 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::app::AppState;
+use crate::domain::auth::Action;
 use crate::domain::story::NewStory;
 use crate::error::AppError;
-use crate::http::extract::{Audit, JsonBody};
+use crate::http::auth::Caller;
+use crate::http::extract::JsonBody;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::stories;
 
 pub async fn create(
     state: web::Data<AppState>,
-    Audit(ctx): Audit,
+    caller: Caller,
     JsonBody(body): JsonBody<NewStory>,
 ) -> Result<HttpResponse, AppError> {
+    caller.require(Action::LogContent)?;
     let story = body.validate()?;
     let mut conn = state.pool.get().await?;
-    let created = stories::create(&mut conn, &ctx, story).await?;
+    let created = stories::create(&mut conn, &caller.audit(), story).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/stories/{}", created.id)))
         .json(created))
 }
 
-pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(stories::get(&mut conn, id.into_inner()).await?))
 }
 
 pub async fn list(
     state: web::Data<AppState>,
+    caller: Caller,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
     let request = query.page_request()?;
     let mut conn = state.pool.get().await?;
     let page = stories::list(&mut conn, request).await?;
