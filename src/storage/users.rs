@@ -207,12 +207,15 @@ pub async fn list_tokens(conn: &mut AsyncPgConnection, user_id: i64) -> AppResul
 /// keeps authentication to one indexed read on almost every request.
 const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 
+/// token id, last use, user id, user name, role
+type TokenOwner = (i64, Option<DateTime<Utc>>, i64, String, Role);
+
 /// The user behind a token hash, if the token exists and is not revoked.
 pub async fn authenticate(
     conn: &mut AsyncPgConnection,
     hash: &[u8; 32],
 ) -> AppResult<Option<AuthUser>> {
-    let found: Option<(i64, Option<DateTime<Utc>>, i64, String, Role)> = api_tokens::table
+    let found: Option<TokenOwner> = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_sha256.eq(&hash[..]))
         .filter(api_tokens::revoked_at.is_null())
