@@ -6,12 +6,13 @@ use clap::Parser;
 
 use claimtrail::app::{self, HttpSettings, Limits};
 use claimtrail::config::{
-    Cli, Command, DatabaseArgs, MigrateArgs, ServeArgs, TokenCommand, UserCommand,
+    AuditCommand, Cli, Command, DatabaseArgs, MigrateArgs, ServeArgs, TokenCommand, UserCommand,
 };
 use claimtrail::domain::auth::Role;
 use claimtrail::error::AppResult;
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use claimtrail::storage::events::AuditContext;
+use claimtrail::storage::events::{ChainReport, verify_chain};
 use claimtrail::storage::users;
 use claimtrail::storage::{migrate, pool};
 use claimtrail::telemetry;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate_command(args),
         Command::User(command) => user_command(command),
         Command::Token(command) => token_command(command),
+        Command::Audit(AuditCommand::Verify { db }) => audit_verify(&db),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -192,4 +194,24 @@ fn token_command(command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn audit_verify(db: &DatabaseArgs) -> anyhow::Result<()> {
+    match with_database(db, async |conn| verify_chain(conn).await)? {
+        ChainReport::Intact { events } => {
+            println!("audit chain intact: {events} events verified");
+            Ok(())
+        }
+        ChainReport::Broken {
+            event_id,
+            chain_seq,
+            reason,
+        } => {
+            let which = match event_id {
+                Some(id) => format!("event {id} (chain position {chain_seq})"),
+                None => format!("the chain head (position {chain_seq})"),
+            };
+            anyhow::bail!("audit chain broken at {which}: {reason}")
+        }
+    }
 }

@@ -391,6 +391,14 @@ impl ClaimState {
             next.appearances,
             appearances.map(normalize_appearances)
         );
+        // A verdict was given on other words: changing them re-opens the claim.
+        if changed.iter().any(|f| matches!(*f, "text" | "appearances"))
+            && super::status::is_judged(next.fields.status)
+        {
+            let reopened = super::status::reopened(next.fields.status);
+            set!("status", next.fields.status, Some(reopened));
+            set!("needs_review", next.fields.needs_review, Some(true));
+        }
         Ok(ClaimChange {
             next,
             changed_fields: changed,
@@ -473,6 +481,25 @@ mod tests {
             .apply(&patch(r#"{"reason": "same spans"}"#), Some(reversed))
             .unwrap();
         assert!(change.is_noop());
+    }
+
+    #[test]
+    fn editing_the_text_of_a_judged_claim_reopens_it() {
+        let mut judged = state();
+        judged.fields.status = ClaimStatus::Verified;
+        let change = judged
+            .apply(&patch(r#"{"text": "Other words", "reason": "r"}"#), None)
+            .unwrap();
+        assert_eq!(change.changed_fields, ["text", "status", "needs_review"]);
+        assert_eq!(change.next.fields.status, ClaimStatus::Unverified);
+        let cue_only = judged
+            .apply(&patch(r#"{"cue": "told reporters", "reason": "r"}"#), None)
+            .unwrap();
+        assert_eq!(cue_only.next.fields.status, ClaimStatus::Verified);
+        let unjudged = state()
+            .apply(&patch(r#"{"text": "Other words", "reason": "r"}"#), None)
+            .unwrap();
+        assert_eq!(unjudged.changed_fields, ["text"]);
     }
 
     #[test]

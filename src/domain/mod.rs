@@ -2,11 +2,14 @@
 //! they follow. Nothing here talks to the database or to HTTP.
 
 pub mod article;
+pub mod audit;
 pub mod auth;
 pub mod claim;
 pub mod diff;
+pub mod review;
 pub mod revision;
 pub mod speaker;
+pub mod status;
 pub mod story;
 pub mod validation;
 pub mod when;

@@ -9,7 +9,7 @@ pub mod problem;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
-use handlers::{articles, claims, diffs, health, speakers, stories, users};
+use handlers::{articles, claims, diffs, events, health, reviews, speakers, stories, users};
 
 /// Every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -66,7 +66,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/claims/{id}/revisions/{n}").route(web::get().to(claims::revision)),
                 )
-                .service(resource("/claims/{id}/diff").route(web::get().to(diffs::claim_diff))),
+                .service(resource("/claims/{id}/diff").route(web::get().to(diffs::claim_diff)))
+                .service(
+                    resource("/claims/{id}/status").route(web::post().to(reviews::change_status)),
+                )
+                .service(
+                    resource("/claims/{id}/reviews")
+                        .route(web::post().to(reviews::create_review))
+                        .route(web::get().to(reviews::list_reviews)),
+                )
+                .service(
+                    resource("/claims/{id}/comments")
+                        .route(web::post().to(reviews::add_comment))
+                        .route(web::get().to(reviews::list_comments)),
+                )
+                .service(resource("/claims/{id}/assign").route(web::post().to(reviews::assign)))
+                .service(resource("/review-queue").route(web::get().to(reviews::queue)))
+                .service(resource("/events").route(web::get().to(events::list))),
         );
 }
 

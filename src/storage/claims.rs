@@ -28,6 +28,7 @@ use crate::domain::claim::{
 };
 use crate::domain::diff::{Alignment, Carried};
 use crate::domain::revision::{IfMatch, RevisionNumber};
+use crate::domain::status;
 use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenView;
 use crate::error::{AppError, AppResult};
@@ -78,6 +79,9 @@ pub struct ClaimView {
     pub status: ClaimStatus,
     pub needs_review: bool,
     pub appearances: Vec<AppearanceView>,
+    /// Who is working on it (review workflow).
+    pub assignee: Option<String>,
+    pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -110,7 +114,7 @@ pub struct PatchOutcome {
     pub changed_fields: Vec<&'static str>,
 }
 
-fn view(row: ClaimRow, speaker: SpeakerRef, appearances: &[AppearanceRow]) -> ClaimView {
+pub(super) fn view(row: ClaimRow, speaker: SpeakerRef, appearances: &[AppearanceRow]) -> ClaimView {
     ClaimView {
         id: row.id,
         story_id: row.story_id,
@@ -126,6 +130,8 @@ fn view(row: ClaimRow, speaker: SpeakerRef, appearances: &[AppearanceRow]) -> Cl
         status: row.status,
         needs_review: row.needs_review,
         appearances: appearances.iter().map(AppearanceView::from).collect(),
+        assignee: row.assignee,
+        created_by: row.created_by,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -373,7 +379,10 @@ pub async fn create(
     .await
 }
 
-async fn speaker_ref(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Option<SpeakerRef>> {
+pub(super) async fn speaker_ref(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> AppResult<Option<SpeakerRef>> {
     Ok(speakers::table
         .find(id)
         .select(SpeakerRef::as_select())
@@ -382,7 +391,7 @@ async fn speaker_ref(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Option<
         .optional()?)
 }
 
-async fn appearances_of(
+pub(super) async fn appearances_of(
     conn: &mut AsyncPgConnection,
     claim_id: i64,
     claim_revision: i32,
@@ -495,16 +504,16 @@ pub async fn append_revision(
 }
 
 /// What `write_next_revision` wrote.
-struct WrittenRevision {
-    head: ClaimRow,
+pub(super) struct WrittenRevision {
+    pub(super) head: ClaimRow,
     /// The new appearance rows, when the revision changed them.
-    appearances: Option<Vec<AppearanceRow>>,
+    pub(super) appearances: Option<Vec<AppearanceRow>>,
 }
 
 /// Appends revision n+1 of a locked claim: the revision row, its appearance
 /// rows when they change, the new head, and the audit event (whose revision
 /// numbers are filled in here). The caller holds the head's row lock.
-async fn write_next_revision(
+pub(super) async fn write_next_revision(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
     head: &ClaimRow,
@@ -643,7 +652,7 @@ pub async fn list(
 }
 
 /// Appearance rows for several (claim, claim revision) pairs, in one query.
-async fn appearances_for(
+pub(super) async fn appearances_for(
     conn: &mut AsyncPgConnection,
     keys: &[(i64, i32)],
 ) -> AppResult<HashMap<(i64, i32), Vec<AppearanceRow>>> {
@@ -801,6 +810,16 @@ pub async fn carry_appearances(
         .order(claims::id)
         .load(conn)
         .await?;
+    // Every claim is locked before anything is written: the audit events
+    // written below take the chain head's lock, and no transaction may wait
+    // for a claim while holding it.
+    let _: Vec<i64> = claims::table
+        .filter(claims::id.eq_any(&ids))
+        .order(claims::id)
+        .select(claims::id)
+        .for_update()
+        .load(conn)
+        .await?;
     let reason = format!("article {article_id} revised from revision {from_rev} to {to_rev}");
     let mut carried_claims = Vec::with_capacity(ids.len());
     // Locked in id order, like every multi-claim write, so writers cannot deadlock.
@@ -853,7 +872,10 @@ pub async fn carry_appearances(
             });
         }
         let mut fields = head.state(&rows).fields;
-        fields.needs_review |= report.iter().any(|a| a.state != AppearanceState::Present);
+        if report.iter().any(|a| a.state != AppearanceState::Present) {
+            fields.needs_review = true;
+            fields.status = status::reopened(fields.status);
+        }
         let count = |s: AppearanceState| report.iter().filter(|a| a.state == s).count();
         let written = write_next_revision(
             conn,

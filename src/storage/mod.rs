@@ -9,6 +9,7 @@ pub mod events;
 pub mod migrate;
 pub mod models;
 pub mod pool;
+pub mod reviews;
 pub mod schema;
 pub mod speakers;
 pub mod stories;

@@ -133,6 +133,8 @@ pub struct ClaimRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub created_by: String,
+    pub assignee: Option<String>,
+    pub assigned_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -73,6 +73,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         created_by -> Text,
+        assignee -> Nullable<Text>,
+        assigned_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -129,6 +131,57 @@ diesel::table! {
         after_revision -> Nullable<Int4>,
         request_id -> Nullable<Text>,
         details -> Jsonb,
+        chain_seq -> Int8,
+        prev_hash -> Bytea,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    audit_chain_head (singleton) {
+        singleton -> Bool,
+        last_seq -> Int8,
+        last_hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    claim_reviews (id) {
+        id -> Int8,
+        claim_id -> Int8,
+        claim_revision -> Int4,
+        reviewer -> Text,
+        verdict -> Text,
+        rationale -> Text,
+        reviewer_confidence -> Nullable<Float8>,
+        evidence -> Jsonb,
+        supersedes_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    claim_comments (id) {
+        id -> Int8,
+        claim_id -> Int8,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (actor, key) {
+        actor -> Text,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        request_sha256 -> Bytea,
+        status -> Nullable<Int2>,
+        response_body -> Nullable<Bytea>,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -171,4 +224,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     users,
     api_tokens,
+    claim_reviews,
+    claim_comments,
+    idempotency_keys,
+    audit_chain_head,
 );

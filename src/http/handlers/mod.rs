@@ -3,7 +3,9 @@
 pub mod articles;
 pub mod claims;
 pub mod diffs;
+pub mod events;
 pub mod health;
+pub mod reviews;
 pub mod speakers;
 pub mod stories;
 pub mod users;

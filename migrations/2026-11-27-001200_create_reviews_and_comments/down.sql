@@ -1,0 +1,3 @@
+DROP TABLE claim_comments;
+DROP TABLE claim_reviews;
+DROP DOMAIN review_verdict;
