@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::revision::IfMatch;
 use crate::error::{AppError, FieldError};
+use crate::http::idempotency::BodyDigest;
+use sha2::{Digest, Sha256};
 
 /// A JSON request body, read within the configured size limit and decoded
 /// with the path of any offending field.
@@ -24,6 +26,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
         });
         let bytes = web::Bytes::from_request(req, payload);
+        let req = req.clone();
         Box::pin(async move {
             if !content_type_ok {
                 return Err(AppError::UnsupportedMediaType(
@@ -40,6 +43,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     AppError::BadRequest(format!("the request body could not be read: {e}"))
                 }
             })?;
+            req.extensions_mut()
+                .insert(BodyDigest(Sha256::digest(&bytes).into()));
             decode_json(&bytes).map(JsonBody)
         })
     }

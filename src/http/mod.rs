@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod extract;
 pub mod handlers;
+pub mod idempotency;
 pub mod pagination;
 pub mod problem;
 

@@ -6,6 +6,7 @@ pub mod articles;
 pub mod claims;
 pub mod cluster;
 pub mod events;
+pub mod idempotency;
 pub mod migrate;
 pub mod models;
 pub mod pool;

@@ -1,4 +1,5 @@
-use actix_web::http::header;
+use crate::http::idempotency::{IdempotencyKey, Reply, once};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -16,33 +17,31 @@ use crate::storage::articles::{self, PostOutcome};
 /// Creates an article, or for a known URL appends a revision (201) or
 /// reports that nothing changed (200).
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     JsonBody(body): JsonBody<NewArticle>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::LogContent)?;
     let article = body.validate(state.limits.max_body_chars)?;
-    let mut conn = state.pool.get().await?;
-    let posted = articles::post(
-        &mut conn,
-        &caller.audit(),
-        article,
-        state.limits.diff_timeout,
-    )
-    .await?;
-    let id = posted.article.id;
-    Ok(match posted.outcome {
-        PostOutcome::Created => HttpResponse::Created()
-            .insert_header((header::LOCATION, format!("/v1/articles/{id}")))
-            .json(posted),
-        PostOutcome::Revised => HttpResponse::Created()
-            .insert_header((
-                header::LOCATION,
-                format!("/v1/articles/{id}/revisions/{}", posted.article.revision),
-            ))
-            .json(posted),
-        PostOutcome::Unchanged => HttpResponse::Ok().json(posted),
+    let ctx = caller.audit();
+    let timeout = state.limits.diff_timeout;
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let posted = articles::post(conn, &ctx, article, timeout).await?;
+        let id = posted.article.id;
+        Ok(match posted.outcome {
+            PostOutcome::Created => {
+                Reply::json(StatusCode::CREATED, &posted)?.location(format!("/v1/articles/{id}"))
+            }
+            PostOutcome::Revised => Reply::json(StatusCode::CREATED, &posted)?.location(format!(
+                "/v1/articles/{id}/revisions/{}",
+                posted.article.revision
+            )),
+            PostOutcome::Unchanged => Reply::json(StatusCode::OK, &posted)?,
+        })
     })
+    .await
 }
 
 pub async fn get(

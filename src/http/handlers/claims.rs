@@ -1,3 +1,6 @@
+use crate::http::idempotency::{IdempotencyKey, Reply, once};
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -16,18 +19,22 @@ use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
 
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     JsonBody(body): JsonBody<NewClaim>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::LogContent)?;
     let claim = body.validate()?;
-    let mut conn = state.pool.get().await?;
-    let created = claims::create(&mut conn, &caller.audit(), claim).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/claims/{}", created.id)))
-        .insert_header((header::ETAG, etag(created.revision)))
-        .json(created))
+    let ctx = caller.audit();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let created = claims::create(conn, &ctx, claim).await?;
+        Ok(Reply::json(StatusCode::CREATED, &created)?
+            .location(format!("/v1/claims/{}", created.id))
+            .etag(etag(created.revision)))
+    })
+    .await
 }
 
 pub async fn get(

@@ -1,7 +1,9 @@
 //! The review workflow over HTTP: status changes, reviews, comments,
 //! assignment and the review queue.
 
-use actix_web::http::header;
+use crate::http::idempotency::{IdempotencyKey, Reply, once};
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -26,9 +28,11 @@ pub struct StatusChange {
 }
 
 pub async fn change_status(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    key: IdempotencyKey,
     IfMatchHeader(if_match): IfMatchHeader,
     JsonBody(body): JsonBody<StatusChange>,
 ) -> Result<HttpResponse, AppError> {
@@ -40,42 +44,40 @@ pub async fn change_status(
             Err(e)
         }
     })?;
+    let role = user.role;
     let mut v = Validator::new();
     let reason = v.required_text("reason", &body.reason, MAX_SHORT_TEXT);
     v.finish()?;
-    let mut conn = state.pool.get().await?;
-    let claim = reviews::change_status(
-        &mut conn,
-        &caller.audit(),
-        user.role,
-        id.into_inner(),
-        if_match,
-        body.status,
-        &reason,
-    )
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(claim.revision)))
-        .json(claim))
+    let ctx = caller.audit();
+    let id = id.into_inner();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let claim =
+            reviews::change_status(conn, &ctx, role, id, if_match, body.status, &reason).await?;
+        Ok(Reply::json(StatusCode::OK, &claim)?.etag(etag(claim.revision)))
+    })
+    .await
 }
 
 pub async fn create_review(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    key: IdempotencyKey,
     IfMatchHeader(if_match): IfMatchHeader,
     JsonBody(body): JsonBody<NewReview>,
 ) -> Result<HttpResponse, AppError> {
-    let user = caller.require(Action::Review)?;
+    let role = caller.require(Action::Review)?.role;
     let review = body.validate()?;
+    let ctx = caller.audit();
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
-    let outcome =
-        reviews::create_review(&mut conn, &caller.audit(), user.role, id, if_match, review).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/claims/{id}/reviews")))
-        .insert_header((header::ETAG, etag(outcome.claim.revision)))
-        .json(outcome))
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let outcome = reviews::create_review(conn, &ctx, role, id, if_match, review).await?;
+        Ok(Reply::json(StatusCode::CREATED, &outcome)?
+            .location(format!("/v1/claims/{id}/reviews"))
+            .etag(etag(outcome.claim.revision)))
+    })
+    .await
 }
 
 pub async fn list_reviews(
@@ -97,18 +99,24 @@ pub struct NewComment {
 }
 
 pub async fn add_comment(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    key: IdempotencyKey,
     JsonBody(body): JsonBody<NewComment>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::Comment)?;
     let mut v = Validator::new();
     let text = v.required_text("body", &body.body, 20_000);
     v.finish()?;
-    let mut conn = state.pool.get().await?;
-    let comment = reviews::add_comment(&mut conn, &caller.audit(), id.into_inner(), &text).await?;
-    Ok(HttpResponse::Created().json(comment))
+    let ctx = caller.audit();
+    let id = id.into_inner();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let comment = reviews::add_comment(conn, &ctx, id, &text).await?;
+        Ok(Reply::json(StatusCode::CREATED, &comment)?)
+    })
+    .await
 }
 
 pub async fn list_comments(
@@ -131,9 +139,11 @@ pub struct Assignment {
 }
 
 pub async fn assign(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    key: IdempotencyKey,
     JsonBody(body): JsonBody<Assignment>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::Assign)?;
@@ -141,12 +151,15 @@ pub async fn assign(
         .assignee
         .as_deref()
         .map(str::trim)
-        .filter(|a| !a.is_empty());
-    let mut conn = state.pool.get().await?;
-    let claim = reviews::assign(&mut conn, &caller.audit(), id.into_inner(), assignee).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(claim.revision)))
-        .json(claim))
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned);
+    let ctx = caller.audit();
+    let id = id.into_inner();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let claim = reviews::assign(conn, &ctx, id, assignee.as_deref()).await?;
+        Ok(Reply::json(StatusCode::OK, &claim)?.etag(etag(claim.revision)))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,4 +1,6 @@
-use actix_web::http::header;
+use crate::http::idempotency::{IdempotencyKey, Reply, once};
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -13,17 +15,21 @@ use crate::storage::SortOrder;
 use crate::storage::speakers::{self, SpeakerFilter};
 
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     JsonBody(body): JsonBody<NewSpeaker>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::LogContent)?;
     let speaker = body.validate()?;
-    let mut conn = state.pool.get().await?;
-    let created = speakers::create(&mut conn, &caller.audit(), speaker).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/speakers/{}", created.id)))
-        .json(created))
+    let ctx = caller.audit();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let created = speakers::create(conn, &ctx, speaker).await?;
+        Ok(Reply::json(StatusCode::CREATED, &created)?
+            .location(format!("/v1/speakers/{}", created.id)))
+    })
+    .await
 }
 
 pub async fn get(

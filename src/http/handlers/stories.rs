@@ -1,4 +1,6 @@
-use actix_web::http::header;
+use crate::http::idempotency::{IdempotencyKey, Reply, once};
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::app::AppState;
@@ -11,17 +13,21 @@ use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::stories;
 
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     JsonBody(body): JsonBody<NewStory>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::LogContent)?;
     let story = body.validate()?;
-    let mut conn = state.pool.get().await?;
-    let created = stories::create(&mut conn, &caller.audit(), story).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/stories/{}", created.id)))
-        .json(created))
+    let ctx = caller.audit();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let created = stories::create(conn, &ctx, story).await?;
+        Ok(Reply::json(StatusCode::CREATED, &created)?
+            .location(format!("/v1/stories/{}", created.id)))
+    })
+    .await
 }
 
 pub async fn get(

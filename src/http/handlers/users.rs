@@ -1,6 +1,8 @@
 //! Users and tokens (admin), and `GET /v1/me`.
 
-use actix_web::http::header;
+use crate::http::idempotency::{IdempotencyKey, Reply, once};
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -20,16 +22,19 @@ pub struct NewUser {
 }
 
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     JsonBody(body): JsonBody<NewUser>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
-    let mut conn = state.pool.get().await?;
-    let user = users::create_user(&mut conn, &caller.audit(), body.name.trim(), body.role).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/users/{}", user.id)))
-        .json(user))
+    let ctx = caller.audit();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let user = users::create_user(conn, &ctx, body.name.trim(), body.role).await?;
+        Ok(Reply::json(StatusCode::CREATED, &user)?.location(format!("/v1/users/{}", user.id)))
+    })
+    .await
 }
 
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
