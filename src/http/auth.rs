@@ -1,9 +1,10 @@
 //! Bearer-token authentication: who is calling, and may they.
 
-use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use futures_util::future::LocalBoxFuture;
 
 use crate::app::AppState;
 use crate::domain::auth::{Action, hash_token};
@@ -71,38 +72,62 @@ fn bearer_token(req: &HttpRequest) -> AppResult<Option<String>> {
     Ok(Some(token.trim().to_owned()))
 }
 
+/// Middleware for everything under `/v1`: authenticates the bearer token
+/// before any other extractor runs (so an anonymous request learns nothing
+/// about the route, not even how its body would be validated). A request
+/// without a token passes only as a read when reads are public.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state is missing")))?;
+    match bearer_token(req.request())? {
+        Some(token) => {
+            // Only the hash is looked up; the secret itself never reaches
+            // the database or the logs.
+            let hash = hash_token(&token);
+            let mut conn = state.pool.get().await.map_err(AppError::from)?;
+            let user = users::authenticate(&mut conn, &hash)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Unauthorized("the bearer token is unknown or revoked".into())
+                })?;
+            drop(conn);
+            req.extensions_mut().insert(user);
+        }
+        None => {
+            let is_read = matches!(*req.method(), Method::GET | Method::HEAD);
+            if !(state.public_reads && is_read) {
+                return Err(AppError::Unauthorized(
+                    "this request needs a bearer token (Authorization: Bearer …)".into(),
+                )
+                .into());
+            }
+        }
+    }
+    next.call(req).await
+}
+
 impl FromRequest for Caller {
     type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let user = req.extensions().get::<AuthUser>().cloned();
         let request_id = req
             .extensions()
             .get::<tracing_actix_web::RequestId>()
             .map(ToString::to_string);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| anyhow::anyhow!("application state is missing"))?;
-            let public_reads = state.public_reads;
-            let user = match token? {
-                None => None,
-                Some(token) => {
-                    // Only the hash is looked up; the secret itself never
-                    // reaches the database or the logs.
-                    let hash = hash_token(&token);
-                    let mut conn = state.pool.get().await?;
-                    let user = users::authenticate(&mut conn, &hash).await?;
-                    Some(user.ok_or_else(|| {
-                        AppError::Unauthorized("the bearer token is unknown or revoked".into())
-                    })?)
-                }
-            };
-            Ok(Caller {
-                user,
-                request_id,
-                public_reads,
-            })
-        })
+        let public_reads = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.public_reads);
+        std::future::ready(Ok(Caller {
+            user,
+            request_id,
+            public_reads,
+        }))
     }
 }

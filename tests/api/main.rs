@@ -1,6 +1,7 @@
 //! API tests: the real app on a random port against a real PostgreSQL.
 
 mod append_only;
+mod auth;
 mod diffs;
 mod errors;
 mod example_story;
