@@ -8,3 +8,4 @@ mod example_story;
 mod helpers;
 mod pagination;
 mod revisions;
+mod workflow;

@@ -114,7 +114,7 @@ pub async fn add_comment(
     let id = id.into_inner();
     once(&state, &req, &ctx.actor, key, async |conn| {
         let comment = reviews::add_comment(conn, &ctx, id, &text).await?;
-        Ok(Reply::json(StatusCode::CREATED, &comment)?)
+        Reply::json(StatusCode::CREATED, &comment)
     })
     .await
 }
