@@ -35,6 +35,8 @@ pub enum Action {
     Review,
     Comment,
     Assign,
+    /// Link claims (contradicts, supports, …).
+    Relate,
     ManageUsers,
 }
 
@@ -46,7 +48,7 @@ impl Role {
             Read => true,
             LogContent | EditClaim => matches!(self, Reporter | Editor | Admin),
             ChangeStatus | Review | Comment | Assign => matches!(self, Reviewer | Editor | Admin),
-            Retract => matches!(self, Editor | Admin),
+            Retract | Relate => matches!(self, Editor | Admin),
             ManageUsers => matches!(self, Admin),
         }
     }
@@ -73,6 +75,7 @@ fn describe(action: Action) -> &'static str {
         Action::Review => "review claims",
         Action::Comment => "comment on claims",
         Action::Assign => "assign claims",
+        Action::Relate => "link claims",
         Action::ManageUsers => "manage users and tokens",
     }
 }
@@ -136,19 +139,23 @@ mod tests {
         let table = [
             (
                 Role::Reporter,
-                [true, true, true, false, false, false, false, false, false],
+                [
+                    true, true, true, false, false, false, false, false, false, false,
+                ],
             ),
             (
                 Role::Reviewer,
-                [true, false, false, true, false, true, true, true, false],
+                [
+                    true, false, false, true, false, true, true, true, false, false,
+                ],
             ),
             (
                 Role::Editor,
-                [true, true, true, true, true, true, true, true, false],
+                [true, true, true, true, true, true, true, true, true, false],
             ),
             (
                 Role::Admin,
-                [true, true, true, true, true, true, true, true, true],
+                [true, true, true, true, true, true, true, true, true, true],
             ),
         ];
         let actions = [
@@ -160,6 +167,7 @@ mod tests {
             Review,
             Comment,
             Assign,
+            Relate,
             ManageUsers,
         ];
         for (role, allowed) in table {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod claim;
 pub mod diff;
+pub mod relation;
 pub mod review;
 pub mod revision;
 pub mod speaker;

@@ -122,6 +122,26 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// `?as_of=<RFC 3339>`: read the state recorded at that moment.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsOfQuery {
+    as_of: Option<String>,
+}
+
+impl AsOfQuery {
+    pub fn at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+        self.as_of
+            .as_deref()
+            .map(|raw| {
+                crate::domain::when::parse_time(raw)
+                    .map(|(t, _)| t)
+                    .map_err(|e| AppError::invalid("as_of", e))
+            })
+            .transpose()
+    }
+}
+
 /// The If-Match header, required on writes to a versioned resource: a
 /// write that does not say which revision it applies to gets 428.
 pub struct IfMatchHeader(pub IfMatch);

@@ -39,6 +39,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/stories/{id}").route(web::get().to(stories::get)))
                 .service(
+                    resource("/stories/{id}/claims").route(web::get().to(stories::claims_as_of)),
+                )
+                .service(
+                    resource("/stories/{id}/contested").route(web::get().to(stories::contested)),
+                )
+                .service(
                     resource("/speakers")
                         .route(web::post().to(speakers::create))
                         .route(web::get().to(speakers::list)),
@@ -83,6 +89,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(reviews::list_comments)),
                 )
                 .service(resource("/claims/{id}/assign").route(web::post().to(reviews::assign)))
+                .service(
+                    resource("/claims/{id}/relations")
+                        .route(web::post().to(reviews::add_relation))
+                        .route(web::get().to(reviews::list_relations)),
+                )
                 .service(resource("/review-queue").route(web::get().to(reviews::queue)))
                 .service(resource("/events").route(web::get().to(events::list))),
         );

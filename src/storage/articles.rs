@@ -348,3 +348,33 @@ pub async fn revision_pair(
         revision(conn, id, to).await?,
     ))
 }
+
+/// The article as recorded at `at`; 404 when it did not exist yet.
+pub async fn as_of(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> AppResult<ArticleView> {
+    let article: ArticleRow = articles::table
+        .find(id)
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("article {id}")))?;
+    let rev: ArticleRevisionRow = article_revisions::table
+        .filter(article_revisions::article_id.eq(id))
+        .filter(article_revisions::recorded_at.le(at))
+        .order(article_revisions::revision.desc())
+        .select(ArticleRevisionRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "article {id} was not yet recorded at {}",
+                at.to_rfc3339()
+            ))
+        })?;
+    Ok(ArticleView::new(article, rev))
+}

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod migrate;
 pub mod models;
 pub mod pool;
+pub mod relations;
 pub mod reviews;
 pub mod schema;
 pub mod speakers;

@@ -171,6 +171,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    claim_relations (id) {
+        id -> Int8,
+        claim_id -> Int8,
+        kind -> Text,
+        target_id -> Int8,
+        note -> Nullable<Text>,
+        author -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (actor, key) {
         actor -> Text,
         key -> Text,
@@ -228,4 +240,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_comments,
     idempotency_keys,
     audit_chain_head,
+    claim_relations,
 );

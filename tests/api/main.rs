@@ -6,6 +6,7 @@ mod diffs;
 mod errors;
 mod example_story;
 mod helpers;
+mod history;
 mod pagination;
 mod revisions;
 mod workflow;

@@ -9,7 +9,7 @@ use crate::domain::auth::Action;
 use crate::domain::diff::{SentenceDiff, split_sentences, unified};
 use crate::error::AppError;
 use crate::http::auth::Caller;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{AsOfQuery, JsonBody};
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
 use crate::http::pagination::ItemsBody;
 use crate::storage::articles::{self, PostOutcome};
@@ -48,10 +48,16 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    query: web::Query<AsOfQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let at = query.at()?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(articles::get(&mut conn, id.into_inner()).await?))
+    let article = match at {
+        Some(at) => articles::as_of(&mut conn, id.into_inner(), at).await?,
+        None => articles::get(&mut conn, id.into_inner()).await?,
+    };
+    Ok(HttpResponse::Ok().json(article))
 }
 
 pub async fn revisions(

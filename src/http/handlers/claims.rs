@@ -13,7 +13,7 @@ use crate::domain::revision::etag;
 use crate::domain::when::parse_time;
 use crate::error::AppError;
 use crate::http::auth::Caller;
-use crate::http::extract::{IfMatchHeader, JsonBody};
+use crate::http::extract::{AsOfQuery, IfMatchHeader, JsonBody};
 use crate::http::pagination::{ItemsBody, PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
@@ -41,9 +41,15 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    query: web::Query<AsOfQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let at = query.at()?;
     let mut conn = state.pool.get().await?;
+    if let Some(at) = at {
+        let claim = claims::as_of(&mut conn, id.into_inner(), at).await?;
+        return Ok(HttpResponse::Ok().json(claim));
+    }
     let claim = claims::get(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(claim.revision)))

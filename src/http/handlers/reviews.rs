@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::claim::ClaimStatus;
+use crate::domain::relation::NewRelation;
 use crate::domain::review::NewReview;
 use crate::domain::revision::etag;
 use crate::domain::validation::{MAX_SHORT_TEXT, Validator};
@@ -18,6 +19,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::{IfMatchHeader, JsonBody};
 use crate::http::pagination::{ItemsBody, PageBody, PageParams};
 use crate::storage::SortOrder;
+use crate::storage::relations;
 use crate::storage::reviews::{self, QueueFilter, QueueSort};
 
 #[derive(Debug, Deserialize)]
@@ -198,4 +200,35 @@ pub async fn queue(
     let page =
         reviews::review_queue(&mut conn, filter, query.sort.unwrap_or_default(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
+}
+
+pub async fn add_relation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    key: IdempotencyKey,
+    JsonBody(body): JsonBody<NewRelation>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Action::Relate)?;
+    let id = id.into_inner();
+    let relation = body.validate(id)?;
+    let ctx = caller.audit();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let stored = relations::add(conn, &ctx, id, relation).await?;
+        Reply::json(StatusCode::CREATED, &stored)
+    })
+    .await
+}
+
+pub async fn list_relations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(ItemsBody {
+        items: relations::of_claim(&mut conn, id.into_inner()).await?,
+    }))
 }

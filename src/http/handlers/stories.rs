@@ -51,3 +51,58 @@ pub async fn list(
     let page = stories::list(&mut conn, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoryClaimsQuery {
+    as_of: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The story's claims, each at its latest revision recorded at `as_of`
+/// (default: now), with the review in force then.
+pub async fn claims_as_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: web::Query<StoryClaimsQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let query = query.into_inner();
+    let request = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+        order: Some(crate::storage::SortOrder::Asc),
+    }
+    .page_request()?;
+    let at = match query.as_of.as_deref() {
+        Some(raw) => crate::domain::when::parse_time(raw)
+            .map(|(t, _)| t)
+            .map_err(|e| AppError::invalid("as_of", e))?,
+        None => chrono::Utc::now(),
+    };
+    let mut conn = state.pool.get().await?;
+    let story = stories::get(&mut conn, id.into_inner()).await?;
+    if story.created_at > at {
+        return Err(AppError::NotFound(format!(
+            "story {} was not yet recorded at {}",
+            story.id,
+            at.to_rfc3339()
+        )));
+    }
+    let page = crate::storage::claims::story_as_of(&mut conn, story.id, at, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
+}
+
+pub async fn contested(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let mut conn = state.pool.get().await?;
+    let story = stories::get(&mut conn, id.into_inner()).await?;
+    let items = crate::storage::relations::contested(&mut conn, story.id).await?;
+    Ok(HttpResponse::Ok().json(crate::http::pagination::ItemsBody { items }))
+}

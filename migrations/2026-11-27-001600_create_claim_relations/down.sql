@@ -1,0 +1,2 @@
+DROP TABLE claim_relations;
+DROP DOMAIN relation_kind;

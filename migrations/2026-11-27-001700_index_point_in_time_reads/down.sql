@@ -1,0 +1,3 @@
+DROP INDEX claim_reviews_created_at_idx;
+DROP INDEX claim_revisions_recorded_at_idx;
+DROP INDEX claim_revisions_story_time_idx;

@@ -1,0 +1,211 @@
+//! Point-in-time reads and claim relations.
+
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, spawn_app};
+
+async fn moment() -> String {
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let t = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    t
+}
+
+fn enc(t: &str) -> String {
+    t.replace('+', "%2B").replace(':', "%3A")
+}
+
+async fn review(app: &TestApp, path: &str, verdict: &str) {
+    let tag = app.etag(path).await;
+    let res = app
+        .client
+        .post(app.url(&format!("{path}/reviews")))
+        .header("if-match", tag)
+        .json(&json!({ "verdict": verdict, "rationale": "checked against the ministry list" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test]
+async fn a_story_read_at_three_moments() {
+    let app = spawn_app().await;
+    let before_anything = moment().await;
+    let story = app.story("Point in time").await;
+    let speaker = app.speaker("Interior Ministry", "government").await;
+    let url = "https://news.example/pit";
+    let article = app
+        .article(
+            story,
+            url,
+            "The ministry identified 17 citizens. Divers resumed the search.",
+        )
+        .await;
+    let a = app
+        .claim(story, speaker, "The ministry identified 17 citizens")
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let t1 = moment().await;
+
+    // Later: a correction, a second claim, a new article version, a review.
+    let pa = format!("/v1/claims/{a}");
+    app.patch_json(
+        &pa,
+        &json!({ "text": "The ministry identified 18 citizens", "reason": "corrected count" }),
+        None,
+    )
+    .await;
+    let b = app.claim(story, speaker, "Divers resumed the search").await["id"]
+        .as_i64()
+        .unwrap();
+    app.create("/v1/articles", json!({ "url": url, "outlet": "Test Wire", "headline": "A headline",
+        "published_at": "2026-11-20T09:00:00Z", "body": "The ministry identified 18 citizens. Divers resumed the search.",
+        "story_id": story })).await;
+    let t2 = moment().await;
+    review(&app, &pa, "true").await;
+    let t3 = moment().await;
+
+    // The claim at each moment.
+    let at = |t: &str| format!("{pa}?as_of={}", enc(t));
+    let c1 = app.get_json(&at(&t1)).await;
+    assert_eq!(
+        (c1["revision"].as_i64(), c1["text"].as_str()),
+        (Some(1), Some("The ministry identified 17 citizens"))
+    );
+    assert_eq!(c1["status"], "unverified");
+    assert!(c1["latest_review"].is_null());
+    let c2 = app.get_json(&at(&t2)).await;
+    assert_eq!(
+        (c2["revision"].as_i64(), c2["text"].as_str()),
+        (Some(2), Some("The ministry identified 18 citizens"))
+    );
+    assert!(c2["latest_review"].is_null());
+    let c3 = app.get_json(&at(&t3)).await;
+    assert_eq!(c3["status"], "verified");
+    assert_eq!(c3["latest_review"]["verdict"], "true");
+    assert_problem(app.get(&at(&before_anything)).await, 404).await;
+
+    // The story's claims at each moment.
+    let claims_at = |t: &str| format!("/v1/stories/{story}/claims?as_of={}", enc(t));
+    let s1 = app.get_json(&claims_at(&t1)).await;
+    let ids = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["claim_id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&s1), vec![a]);
+    let s2 = app.get_json(&claims_at(&t2)).await;
+    assert_eq!(ids(&s2), vec![a, b]);
+    assert_eq!(s2["items"][0]["revision"], 2);
+    let s3 = app.get_json(&claims_at(&t3)).await;
+    assert_eq!(s3["items"][0]["status"], "verified");
+    assert_problem(app.get(&claims_at(&before_anything)).await, 404).await;
+
+    // The article at each moment.
+    let art = |t: &str| format!("/v1/articles/{article}?as_of={}", enc(t));
+    assert_eq!(app.get_json(&art(&t1)).await["revision"], 1);
+    assert_eq!(app.get_json(&art(&t2)).await["revision"], 2);
+    assert_problem(app.get(&art(&before_anything)).await, 404).await;
+    assert_problem(app.get(&format!("{pa}?as_of=yesterday")).await, 422).await;
+}
+
+#[tokio::test]
+async fn contradictions_are_listed_with_speakers_and_verdicts() {
+    let app = spawn_app().await;
+    let story = app.story("Abduction talks").await;
+    let japan = app.speaker("Government of Japan", "government").await;
+    let north = app.speaker("KCNA", "publication").await;
+    let a = app
+        .claim(
+            story,
+            japan,
+            "Japan seeks the return of the remaining 12 abductees",
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let b = app
+        .claim(story, north, "The abduction issue has been settled")
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    review(&app, &format!("/v1/claims/{b}"), "false").await;
+
+    let res = app
+        .post_json(
+            &format!("/v1/claims/{b}/relations"),
+            &json!({ "kind": "contradicts", "target_id": a, "note": "opposite positions" }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let relation: Value = res.json().await.unwrap();
+    assert_eq!(relation["author"], "admin");
+    assert_problem(
+        app.post_json(
+            &format!("/v1/claims/{b}/relations"),
+            &json!({ "kind": "contradicts", "target_id": a }),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &format!("/v1/claims/{b}/relations"),
+            &json!({ "kind": "contradicts", "target_id": b }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &format!("/v1/claims/{b}/relations"),
+            &json!({ "kind": "refutes", "target_id": a }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &format!("/v1/claims/{b}/relations"),
+            &json!({ "kind": "supports", "target_id": 99999 }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    app.post_json(
+        &format!("/v1/claims/{a}/relations"),
+        &json!({ "kind": "supports", "target_id": b }),
+    )
+    .await;
+
+    let contested = app
+        .get_json(&format!("/v1/stories/{story}/contested"))
+        .await;
+    let pairs = contested["items"].as_array().unwrap();
+    assert_eq!(pairs.len(), 1, "supports is not a contradiction");
+    assert_eq!(pairs[0]["claim"]["id"], b);
+    assert_eq!(pairs[0]["claim"]["speaker"]["name"], "KCNA");
+    assert_eq!(pairs[0]["claim"]["latest_verdict"], "false");
+    assert_eq!(pairs[0]["contradicts"]["id"], a);
+    assert!(pairs[0]["contradicts"]["latest_verdict"].is_null());
+    let of_a = app.get_json(&format!("/v1/claims/{a}/relations")).await;
+    assert_eq!(
+        of_a["items"].as_array().unwrap().len(),
+        2,
+        "links from and to the claim"
+    );
+    let events = app.get_json("/v1/events?action=relation.added").await;
+    assert_eq!(events["items"].as_array().unwrap().len(), 2);
+}
