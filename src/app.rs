@@ -25,6 +25,9 @@ pub struct Limits {
     pub max_body_chars: usize,
     /// How long one diff may search before settling for a coarser result.
     pub diff_timeout: Duration,
+    /// Trigram similarity (0.3–1) at which an existing claim is reported as a
+    /// likely duplicate of a new one.
+    pub duplicate_threshold: f64,
 }
 
 #[derive(Debug, Clone)]

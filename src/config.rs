@@ -134,6 +134,10 @@ pub struct ServeArgs {
     /// Milliseconds one diff may search before settling for a coarser one.
     #[arg(long, env = "CLAIMTRAIL_DIFF_TIMEOUT_MS", default_value_t = 250)]
     pub diff_timeout_ms: u64,
+    /// Similarity (0.3–1) at which existing claims are reported as likely
+    /// duplicates of a new one.
+    #[arg(long, env = "CLAIMTRAIL_DUPLICATE_THRESHOLD", default_value_t = 0.5)]
+    pub duplicate_threshold: f64,
     /// Allow reads without a token.
     #[arg(long, env = "CLAIMTRAIL_PUBLIC_READS", default_value_t = false)]
     pub public_reads: bool,

@@ -94,6 +94,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: args.max_body_bytes,
             max_body_chars: args.max_article_chars,
             diff_timeout: Duration::from_millis(args.diff_timeout_ms),
+            duplicate_threshold: args.duplicate_threshold.clamp(0.3, 1.0),
         },
         workers: args.workers.unwrap_or(cores),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),

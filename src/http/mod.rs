@@ -10,7 +10,9 @@ pub mod problem;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
-use handlers::{articles, claims, diffs, events, health, reviews, speakers, stories, users};
+use handlers::{
+    articles, claims, diffs, events, health, reviews, search, speakers, stories, users,
+};
 
 /// Every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -95,7 +97,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(reviews::list_relations)),
                 )
                 .service(resource("/review-queue").route(web::get().to(reviews::queue)))
-                .service(resource("/events").route(web::get().to(events::list))),
+                .service(resource("/events").route(web::get().to(events::list)))
+                .service(resource("/search").route(web::get().to(search::search)))
+                .service(
+                    resource("/speakers/{id}/claims").route(web::get().to(claims::list_by_speaker)),
+                ),
         );
 }
 

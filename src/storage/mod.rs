@@ -13,6 +13,7 @@ pub mod pool;
 pub mod relations;
 pub mod reviews;
 pub mod schema;
+pub mod search;
 pub mod speakers;
 pub mod stories;
 pub mod users;

@@ -27,6 +27,8 @@ fn all_routes(
         get("/v1/speakers".into()),
         post("/v1/speakers".into()),
         get(format!("/v1/speakers/{speaker}")),
+        get(format!("/v1/speakers/{speaker}/claims")),
+        get("/v1/search?q=bridge".into()),
         post("/v1/articles".into()),
         get(format!("/v1/articles/{article}")),
         get(format!("/v1/articles/{article}/revisions")),

@@ -197,6 +197,7 @@ pub async fn spawn_app() -> TestApp {
             max_body_bytes: TEST_MAX_BODY_BYTES,
             max_body_chars: TEST_MAX_ARTICLE_CHARS,
             diff_timeout: Duration::from_millis(250),
+            duplicate_threshold: 0.5,
         },
         workers: 2,
         shutdown_timeout: Duration::from_secs(1),

@@ -9,4 +9,5 @@ mod helpers;
 mod history;
 mod pagination;
 mod revisions;
+mod search;
 mod workflow;

@@ -17,6 +17,7 @@ use crate::http::extract::{AsOfQuery, IfMatchHeader, JsonBody};
 use crate::http::pagination::{ItemsBody, PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
+use crate::storage::search;
 
 pub async fn create(
     req: HttpRequest,
@@ -28,13 +29,34 @@ pub async fn create(
     caller.require(Action::LogContent)?;
     let claim = body.validate()?;
     let ctx = caller.audit();
+    let threshold = state.limits.duplicate_threshold;
     once(&state, &req, &ctx.actor, key, async |conn| {
         let created = claims::create(conn, &ctx, claim).await?;
-        Ok(Reply::json(StatusCode::CREATED, &created)?
-            .location(format!("/v1/claims/{}", created.id))
-            .etag(etag(created.revision)))
+        let likely_duplicates =
+            search::likely_duplicates(conn, &created.text, created.id, threshold).await?;
+        let location = format!("/v1/claims/{}", created.id);
+        let tag = etag(created.revision);
+        Ok(Reply::json(
+            StatusCode::CREATED,
+            &CreatedClaim {
+                claim: created,
+                likely_duplicates,
+            },
+        )?
+        .location(location)
+        .etag(tag))
     })
     .await
+}
+
+/// A logged claim, and the claims already in the ledger that read like it
+/// (the same wire claim carried by another outlet is better recorded as one
+/// claim with several appearances).
+#[derive(Serialize)]
+struct CreatedClaim {
+    #[serde(flatten)]
+    claim: claims::ClaimView,
+    likely_duplicates: Vec<search::LikelyDuplicate>,
 }
 
 pub async fn get(
@@ -173,4 +195,37 @@ pub async fn revision(
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(rev.revision)))
         .json(rev))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeakerClaimsQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    order: Option<SortOrder>,
+}
+
+/// Every claim attributed to a speaker, across stories.
+pub async fn list_by_speaker(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: web::Query<SpeakerClaimsQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let query = query.into_inner();
+    let request = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+        order: query.order,
+    }
+    .page_request()?;
+    let mut conn = state.pool.get().await?;
+    let speaker = crate::storage::speakers::get(&mut conn, id.into_inner()).await?;
+    let filter = ClaimFilter {
+        speaker_id: Some(speaker.id),
+        ..ClaimFilter::default()
+    };
+    let page = claims::list(&mut conn, filter, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }

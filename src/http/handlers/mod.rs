@@ -6,6 +6,7 @@ pub mod diffs;
 pub mod events;
 pub mod health;
 pub mod reviews;
+pub mod search;
 pub mod speakers;
 pub mod stories;
 pub mod users;

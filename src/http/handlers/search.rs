@@ -1,0 +1,74 @@
+//! `GET /v1/search`.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::claim::{ClaimKind, ClaimStatus};
+use crate::error::AppError;
+use crate::http::auth::Caller;
+use crate::http::pagination::ItemsBody;
+use crate::storage::search::{self, SearchFilter};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Web-search syntax: words, "exact phrases", -excluded, or.
+    q: String,
+    #[serde(alias = "story_id")]
+    story: Option<i64>,
+    #[serde(alias = "speaker_id")]
+    speaker: Option<i64>,
+    status: Option<ClaimStatus>,
+    kind: Option<ClaimKind>,
+    /// Comma-separated: claim, speaker, article (default: all).
+    types: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let query = query.into_inner();
+    let q = query.q.trim();
+    if q.is_empty() || q.chars().count() > 500 || q.contains('\0') {
+        return Err(AppError::invalid("q", "must be 1–500 characters"));
+    }
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit", "must be between 1 and 100"));
+    }
+    let mut filter = SearchFilter {
+        story_id: query.story,
+        speaker_id: query.speaker,
+        status: query.status,
+        kind: query.kind,
+        claims: true,
+        speakers: true,
+        articles: true,
+    };
+    if let Some(types) = query.types.as_deref() {
+        filter.claims = false;
+        filter.speakers = false;
+        filter.articles = false;
+        for t in types.split(',').map(str::trim) {
+            match t {
+                "claim" | "claims" => filter.claims = true,
+                "speaker" | "speakers" => filter.speakers = true,
+                "article" | "articles" => filter.articles = true,
+                other => {
+                    return Err(AppError::invalid(
+                        "types",
+                        format!("unknown type {other:?}; use claim, speaker, article"),
+                    ));
+                }
+            }
+        }
+    }
+    let mut conn = state.pool.get().await?;
+    let items = search::search(&mut conn, q, &filter, limit).await?;
+    Ok(HttpResponse::Ok().json(ItemsBody { items }))
+}
