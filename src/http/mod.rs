@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
 use handlers::{
-    articles, claims, diffs, events, health, reviews, search, speakers, stories, users,
+    articles, claims, diffs, events, health, reviews, search, speakers, stories, timeline, users,
 };
 
 /// Every route of the service.
@@ -45,6 +45,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     resource("/stories/{id}/contested").route(web::get().to(stories::contested)),
+                )
+                .service(
+                    resource("/stories/{id}/timeline").route(web::get().to(timeline::timeline)),
                 )
                 .service(
                     resource("/speakers")

@@ -1043,3 +1043,52 @@ pub async fn story_as_of(
         }
     }))
 }
+
+/// Several claim revisions at once, by (claim, revision).
+pub async fn revisions_by_key(
+    conn: &mut AsyncPgConnection,
+    keys: &[(i64, i32)],
+) -> AppResult<HashMap<(i64, i32), ClaimRevisionView>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let wanted: HashSet<(i64, i32)> = keys.iter().copied().collect();
+    let ids: Vec<i64> = wanted
+        .iter()
+        .map(|k| k.0)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let revisions: Vec<i32> = wanted
+        .iter()
+        .map(|k| k.1)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let rows: Vec<ClaimRevisionRow> = claim_revisions::table
+        .filter(claim_revisions::claim_id.eq_any(&ids))
+        .filter(claim_revisions::revision.eq_any(&revisions))
+        .select(ClaimRevisionRow::as_select())
+        .load(conn)
+        .await?;
+    let rows: Vec<ClaimRevisionRow> = rows
+        .into_iter()
+        .filter(|r| wanted.contains(&(r.claim_id, r.revision)))
+        .collect();
+    let appearance_keys: Vec<(i64, i32)> = rows
+        .iter()
+        .map(|r| (r.claim_id, r.appearances_revision))
+        .collect();
+    let appearances = appearances_for(conn, &appearance_keys).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let key = (row.claim_id, row.revision);
+            let list = appearances
+                .get(&(row.claim_id, row.appearances_revision))
+                .cloned()
+                .unwrap_or_default();
+            (key, revision_view(row, &list))
+        })
+        .collect())
+}

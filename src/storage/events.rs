@@ -88,6 +88,8 @@ pub struct EventFilter {
     pub subject_id: Option<i64>,
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// Any of these actions.
+    pub actions: Option<Vec<&'static str>>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -116,6 +118,9 @@ pub async fn list(
     }
     if let Some(a) = filter.action {
         query = query.filter(audit_events::action.eq(a));
+    }
+    if let Some(list) = filter.actions {
+        query = query.filter(audit_events::action.eq_any(list));
     }
     if let Some(t) = filter.since {
         query = query.filter(audit_events::occurred_at.ge(t));

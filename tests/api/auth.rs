@@ -24,6 +24,7 @@ fn all_routes(
         get(format!("/v1/stories/{story}")),
         get(format!("/v1/stories/{story}/claims")),
         get(format!("/v1/stories/{story}/contested")),
+        get(format!("/v1/stories/{story}/timeline")),
         get("/v1/speakers".into()),
         post("/v1/speakers".into()),
         get(format!("/v1/speakers/{speaker}")),

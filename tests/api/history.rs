@@ -209,3 +209,127 @@ async fn contradictions_are_listed_with_speakers_and_verdicts() {
     let events = app.get_json("/v1/events?action=relation.added").await;
     assert_eq!(events["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn the_timeline_replays_a_story_with_diffs_inline() {
+    let app = spawn_app().await;
+    let story = app.story("Timeline").await;
+    let speaker = app.speaker("Interior Ministry", "government").await;
+    let url = "https://news.example/timeline";
+    let article = app
+        .article(
+            story,
+            url,
+            "The ministry identified 17 citizens. Divers resumed the search.",
+        )
+        .await;
+    let a = app
+        .create("/v1/claims", json!({ "story_id": story, "speaker_id": speaker, "kind": "assertion",
+            "text": "The ministry identified 17 citizens", "appearances": [{ "article_id": article, "start": 0, "end": 35 }] }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let pa = format!("/v1/claims/{a}");
+    app.patch_json(
+        &pa,
+        &json!({ "text": "The ministry identified 18 citizens", "reason": "count corrected" }),
+        None,
+    )
+    .await;
+    app.create("/v1/articles", json!({ "url": url, "outlet": "Test Wire", "headline": "A headline",
+        "published_at": "2026-11-20T09:00:00Z", "body": "The ministry identified 18 citizens. Divers resumed the search.",
+        "story_id": story })).await;
+    review(&app, &pa, "true").await;
+
+    let timeline = app.get_json(&format!("/v1/stories/{story}/timeline")).await;
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "story_created",
+            "article_published",
+            "claim_logged",
+            "claim_revised",
+            "claim_revised",
+            "article_revised",
+            "review_given"
+        ]
+    );
+    let revised = &timeline["items"][3];
+    assert_eq!(revised["actor"], "admin");
+    assert_eq!(revised["changes"][0]["field"], "text");
+    let changed: Vec<(&str, &str)> = revised["text_diff"]["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["op"] != "equal")
+        .map(|o| (o["op"].as_str().unwrap(), o["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changed, [("delete", "17"), ("insert", "18")]);
+    let carried = &timeline["items"][4];
+    assert_eq!(carried["action"], "claim.appearances_carried");
+    assert_eq!(carried["changes"][0]["field"], "needs_review");
+    let reviewed = &timeline["items"][6];
+    assert!(
+        reviewed["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["field"] == "status" && c["new"] == "verified")
+    );
+
+    let only = app
+        .get_json(&format!(
+            "/v1/stories/{story}/timeline?kind=claim_revised,review_given"
+        ))
+        .await;
+    assert_eq!(only["items"].as_array().unwrap().len(), 3);
+    let paged = app
+        .get_json(&format!("/v1/stories/{story}/timeline?limit=4"))
+        .await;
+    let cursor = paged["next_cursor"].as_str().unwrap().to_owned();
+    let rest = app
+        .get_json(&format!(
+            "/v1/stories/{story}/timeline?limit=4&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(
+        paged["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(),
+        7
+    );
+
+    let res = app
+        .get(&format!("/v1/stories/{story}/timeline?format=markdown"))
+        .await;
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    let report = res.text().await.unwrap();
+    assert!(report.starts_with("# Timeline: Timeline"), "{report}");
+    assert!(
+        report.contains(&format!(
+            "revised claim {a} to revision 2 (count corrected)"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("```diff") && report.contains("+The ministry identified 18 citizens"),
+        "{report}"
+    );
+    assert!(report.contains("reviewed claim"), "{report}");
+    assert_problem(
+        app.get(&format!("/v1/stories/{story}/timeline?kind=gossip"))
+            .await,
+        422,
+    )
+    .await;
+    assert_problem(app.get("/v1/stories/999/timeline").await, 404).await;
+}

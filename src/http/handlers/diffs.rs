@@ -87,10 +87,10 @@ impl RevisionMeta {
 
 /// One changed field of a claim.
 #[derive(Debug, Serialize)]
-struct FieldChange {
-    field: &'static str,
-    old: Value,
-    new: Value,
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: Value,
+    pub new: Value,
 }
 
 /// The fields a claim diff compares, in the order it reports them.
@@ -108,10 +108,10 @@ const CLAIM_FIELDS: &[&str] = &[
 ];
 
 #[derive(Debug, Serialize)]
-struct TextDiffBody {
+pub struct TextDiffBody {
     /// Word-level operations turning the old text into the new one.
-    ops: Vec<TextOp>,
-    unified: String,
+    pub ops: Vec<TextOp>,
+    pub unified: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,6 +145,31 @@ fn claim_text_unified(
     .0
 }
 
+/// What differs between two revisions of a claim: the changed fields and,
+/// when the text changed, its word-level diff.
+pub fn claim_changes(
+    old: &ClaimRevisionView,
+    new: &ClaimRevisionView,
+    state: &AppState,
+) -> Result<(Vec<FieldChange>, Option<TextDiffBody>), AppError> {
+    let old_json = serde_json::to_value(old).map_err(anyhow::Error::from)?;
+    let new_json = serde_json::to_value(new).map_err(anyhow::Error::from)?;
+    let changes: Vec<FieldChange> = CLAIM_FIELDS
+        .iter()
+        .filter(|f| old_json[**f] != new_json[**f])
+        .map(|f| FieldChange {
+            field: f,
+            old: old_json[*f].clone(),
+            new: new_json[*f].clone(),
+        })
+        .collect();
+    let text = (old.text != new.text).then(|| TextDiffBody {
+        ops: Alignment::words(&old.text, &new.text, state.limits.diff_timeout).ops(true),
+        unified: claim_text_unified(old.claim_id, old, new, state),
+    });
+    Ok((changes, text))
+}
+
 pub async fn claim_diff(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -167,21 +192,7 @@ pub async fn claim_diff(
             .content_type("text/x-diff; charset=utf-8")
             .body(text));
     }
-    let old_json = serde_json::to_value(&old).map_err(anyhow::Error::from)?;
-    let new_json = serde_json::to_value(&new).map_err(anyhow::Error::from)?;
-    let changes: Vec<FieldChange> = CLAIM_FIELDS
-        .iter()
-        .filter(|f| old_json[**f] != new_json[**f])
-        .map(|f| FieldChange {
-            field: f,
-            old: old_json[*f].clone(),
-            new: new_json[*f].clone(),
-        })
-        .collect();
-    let text = (old.text != new.text).then(|| TextDiffBody {
-        ops: Alignment::words(&old.text, &new.text, state.limits.diff_timeout).ops(true),
-        unified: claim_text_unified(id, &old, &new, &state),
-    });
+    let (changes, text) = claim_changes(&old, &new, &state)?;
     Ok(HttpResponse::Ok().json(ClaimDiff {
         claim_id: id,
         from: RevisionMeta::of_claim(&old),

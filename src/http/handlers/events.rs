@@ -54,6 +54,7 @@ pub async fn list(
         subject_id: q.subject_id,
         actor: q.actor,
         action: q.action,
+        actions: None,
         since: time("since", q.since.as_deref())?,
         until: time("until", q.until.as_deref())?,
     };

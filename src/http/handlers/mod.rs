@@ -9,4 +9,5 @@ pub mod reviews;
 pub mod search;
 pub mod speakers;
 pub mod stories;
+pub mod timeline;
 pub mod users;
