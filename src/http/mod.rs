@@ -101,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/review-queue").route(web::get().to(reviews::queue)))
                 .service(resource("/events").route(web::get().to(events::list)))
+                .service(resource("/events/stream").route(web::get().to(events::stream)))
                 .service(resource("/search").route(web::get().to(search::search)))
                 .service(
                     resource("/speakers/{id}/claims").route(web::get().to(claims::list_by_speaker)),

@@ -52,6 +52,7 @@ fn all_routes(
         get(format!("/v1/claims/{claim}/relations")),
         get("/v1/review-queue".into()),
         get("/v1/events".into()),
+        get("/v1/events/stream".into()),
         get("/v1/users".into()),
         post("/v1/users".into()),
         get(format!("/v1/users/{user}/tokens")),

@@ -333,3 +333,98 @@ async fn the_timeline_replays_a_story_with_diffs_inline() {
     .await;
     assert_problem(app.get("/v1/stories/999/timeline").await, 404).await;
 }
+
+/// Reads Server-Sent Events until `count` events arrived; returns (id, event) pairs.
+async fn read_events(mut res: reqwest::Response, count: usize) -> Vec<(i64, String)> {
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while events.len() < count {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("events did not arrive in time");
+        buffer.push_str(&String::from_utf8_lossy(
+            &chunk.unwrap().expect("stream ended"),
+        ));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))
+                .map(|v| v.parse::<i64>().unwrap());
+            let event = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .map(str::to_owned);
+            if let (Some(id), Some(event)) = (id, event) {
+                events.push((id, event));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn the_change_feed_streams_events_and_resumes_after_the_last_one_seen() {
+    let app = spawn_app().await;
+    let story = app.story("Live").await;
+    let speaker = app.speaker("Speaker", "person").await;
+    let claim = app.claim(story, speaker, "First").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let res = app.get(&format!("/v1/events/stream?story={story}")).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let seen = read_events(res, 2).await;
+    assert_eq!(
+        seen.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>(),
+        ["story.created", "claim.created"]
+    );
+    let last = seen.last().unwrap().0;
+
+    // Changes made while disconnected arrive on resume, and only those.
+    app.patch_json(
+        &format!("/v1/claims/{claim}"),
+        &json!({ "text": "Second", "reason": "r" }),
+        None,
+    )
+    .await;
+    let resumed = app
+        .client
+        .get(app.url(&format!("/v1/events/stream?story={story}")))
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .unwrap();
+    let next = read_events(resumed, 1).await;
+    assert_eq!(next[0].1, "claim.revised");
+    assert!(next[0].0 > last);
+
+    // A live change reaches a connected client.
+    let live = app
+        .get(&format!(
+            "/v1/events/stream?story={story}&after={}",
+            next[0].0
+        ))
+        .await;
+    let waiting = tokio::spawn(read_events(live, 1));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.claim(story, speaker, "Third").await;
+    assert_eq!(waiting.await.unwrap()[0].1, "claim.created");
+    assert_problem(
+        app.client
+            .get(app.url("/v1/events/stream"))
+            .header("last-event-id", "abc")
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+}

@@ -62,3 +62,105 @@ pub async fn list(
     let page = events::list(&mut conn, filter, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    #[serde(alias = "story_id")]
+    story: Option<i64>,
+    /// Resume after this chain position (as `Last-Event-ID` does).
+    after: Option<i64>,
+}
+
+/// How often the stream looks for new events.
+const POLL: std::time::Duration = std::time::Duration::from_millis(500);
+/// A comment line this often keeps proxies from closing an idle stream.
+const HEARTBEAT_POLLS: u32 = 30;
+
+/// `GET /v1/events/stream`: the audit log as Server-Sent Events, in chain
+/// order. Each event's `id` is its chain position, so a client that
+/// reconnects with `Last-Event-ID` resumes exactly after the last event it saw.
+pub async fn stream(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<StreamQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let query = query.into_inner();
+    let last_event_id = match req.headers().get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .ok_or_else(|| {
+                    AppError::BadRequest("Last-Event-ID must be an event's chain position".into())
+                })?,
+        ),
+    };
+    let start = last_event_id.or(query.after).unwrap_or(0).max(0);
+    struct Cursor {
+        state: web::Data<AppState>,
+        story: Option<i64>,
+        after: i64,
+        idle: u32,
+        first: bool,
+    }
+    let cursor = Cursor {
+        state,
+        story: query.story,
+        after: start,
+        idle: 0,
+        first: true,
+    };
+    let body = futures_util::stream::unfold(cursor, |mut c| async move {
+        if c.first {
+            c.first = false;
+            return Some((
+                Ok::<_, actix_web::Error>(web::Bytes::from_static(b"retry: 2000\n\n")),
+                c,
+            ));
+        }
+        loop {
+            let request = crate::storage::PageRequest {
+                after: Some(c.after),
+                limit: 200,
+                order: SortOrder::Asc,
+            };
+            let filter = EventFilter {
+                story_id: c.story,
+                ..EventFilter::default()
+            };
+            let found = match c.state.pool.get().await {
+                Ok(mut conn) => events::list(&mut conn, filter, request).await.ok(),
+                Err(_) => None,
+            };
+            let items = found.map(|p| p.items).unwrap_or_default();
+            if let Some(last) = items.last() {
+                c.after = last.chain_seq;
+                c.idle = 0;
+                let mut chunk = String::new();
+                for e in &items {
+                    let data = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
+                    chunk.push_str(&format!(
+                        "id: {}\nevent: {}\ndata: {data}\n\n",
+                        e.chain_seq, e.action
+                    ));
+                }
+                return Some((Ok(web::Bytes::from(chunk)), c));
+            }
+            tokio::time::sleep(POLL).await;
+            c.idle += 1;
+            if c.idle >= HEARTBEAT_POLLS {
+                c.idle = 0;
+                return Some((Ok(web::Bytes::from_static(b": heartbeat\n\n")), c));
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}
