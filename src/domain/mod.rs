@@ -5,6 +5,7 @@ pub mod article;
 pub mod audit;
 pub mod auth;
 pub mod claim;
+pub mod claimreview;
 pub mod diff;
 pub mod relation;
 pub mod review;

@@ -11,7 +11,8 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
 use handlers::{
-    articles, claims, diffs, events, health, reviews, search, speakers, stories, timeline, users,
+    articles, claimreview, claims, diffs, events, health, reviews, search, speakers, stories,
+    timeline, users,
 };
 
 /// Every route of the service.
@@ -103,6 +104,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/events").route(web::get().to(events::list)))
                 .service(resource("/events/stream").route(web::get().to(events::stream)))
                 .service(resource("/search").route(web::get().to(search::search)))
+                .service(
+                    resource("/claims/{id}/claimreview").route(web::get().to(claimreview::export)),
+                )
+                .service(resource("/import/claimreview").route(web::post().to(claimreview::import)))
                 .service(
                     resource("/speakers/{id}/claims").route(web::get().to(claims::list_by_speaker)),
                 ),

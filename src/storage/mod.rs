@@ -3,6 +3,7 @@
 //! its revision rows and its audit event.
 
 pub mod articles;
+pub mod claimreview;
 pub mod claims;
 pub mod cluster;
 pub mod events;

@@ -98,3 +98,26 @@ fn escape_like(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// A speaker whose name or one of whose aliases is `name`, ignoring case
+/// ("Kishida" finds "Fumio Kishida" when it is listed as an alias).
+pub async fn find_by_name_or_alias(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> AppResult<Option<Speaker>> {
+    Ok(speakers::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(lower(speakers.name) = lower(")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .sql(
+                    ") OR EXISTS (SELECT 1 FROM unnest(speakers.aliases) a WHERE lower(a) = lower(",
+                )
+                .bind::<diesel::sql_types::Text, _>(name)
+                .sql(")))"),
+        )
+        .order(speakers::id.asc())
+        .select(Speaker::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}

@@ -50,6 +50,8 @@ fn all_routes(
         post(format!("/v1/claims/{claim}/assign")),
         post(format!("/v1/claims/{claim}/relations")),
         get(format!("/v1/claims/{claim}/relations")),
+        get(format!("/v1/claims/{claim}/claimreview")),
+        post(format!("/v1/import/claimreview?story={story}")),
         get("/v1/review-queue".into()),
         get("/v1/events".into()),
         get("/v1/events/stream".into()),

@@ -2,6 +2,7 @@
 
 mod append_only;
 mod auth;
+mod claimreview;
 mod diffs;
 mod errors;
 mod example_story;

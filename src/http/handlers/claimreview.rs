@@ -1,0 +1,79 @@
+//! schema.org ClaimReview out and in.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::domain::auth::Action;
+use crate::domain::claimreview::items;
+use crate::error::AppError;
+use crate::http::auth::Caller;
+use crate::http::extract::JsonBody;
+use crate::storage::claimreview::{self, ImportReport};
+
+/// Most ClaimReview items one import takes.
+const MAX_ITEMS: usize = 1_000;
+
+pub async fn export(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let info = req.connection_info();
+    let base = format!("{}://{}", info.scheme(), info.host());
+    let mut conn = state.pool.get().await?;
+    let document = claimreview::export(&mut conn, id.into_inner(), &base).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/ld+json")
+        .json(document))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// The story the imported claims belong to.
+    #[serde(alias = "story_id")]
+    story: i64,
+}
+
+#[derive(Serialize)]
+struct ImportBody {
+    story_id: i64,
+    created: usize,
+    matched: usize,
+    rejected: usize,
+    items: Vec<ImportReport>,
+}
+
+/// Imports one ClaimReview, an array of them, or a DataFeed: speakers,
+/// claims and reviews are created or matched, item by item.
+pub async fn import(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ImportQuery>,
+    JsonBody(document): JsonBody<Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Action::LogContent)?;
+    let user = caller.require(Action::Review)?;
+    let list = items(&document);
+    if list.len() > MAX_ITEMS {
+        return Err(AppError::PayloadTooLarge(format!(
+            "{} ClaimReview items; one import takes at most {MAX_ITEMS}",
+            list.len()
+        )));
+    }
+    let mut conn = state.pool.get().await?;
+    let reports =
+        claimreview::import(&mut conn, &caller.audit(), user.role, query.story, &list).await?;
+    let count = |o: &str| reports.iter().filter(|r| r.outcome == o).count();
+    Ok(HttpResponse::Ok().json(ImportBody {
+        story_id: query.story,
+        created: count("created"),
+        matched: count("matched"),
+        rejected: count("rejected"),
+        items: reports,
+    }))
+}
