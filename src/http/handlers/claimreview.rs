@@ -22,8 +22,10 @@ pub async fn export(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
-    let info = req.connection_info();
-    let base = format!("{}://{}", info.scheme(), info.host());
+    let base = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
     let mut conn = state.pool.get().await?;
     let document = claimreview::export(&mut conn, id.into_inner(), &base).await?;
     Ok(HttpResponse::Ok()
