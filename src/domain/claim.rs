@@ -163,7 +163,10 @@ pub fn normalize_appearances(mut list: Vec<Appearance>) -> Vec<Appearance> {
 #[serde(deny_unknown_fields)]
 pub struct NewClaim {
     pub story_id: i64,
-    pub speaker_id: i64,
+    /// The speaker by id, or by `speaker`: a name, alias, or role and name
+    /// ("Prime Minister Fumio Kishida"), resolved before validation.
+    pub speaker_id: Option<i64>,
+    pub speaker: Option<String>,
     pub text: String,
     pub kind: ClaimKind,
     pub cue: Option<String>,
@@ -209,7 +212,19 @@ impl NewClaim {
     pub fn validate(self) -> AppResult<ValidNewClaim> {
         let mut v = Validator::new();
         v.id("story_id", self.story_id);
-        v.id("speaker_id", self.speaker_id);
+        let speaker_id = match self.speaker_id {
+            Some(id) => {
+                v.id("speaker_id", id);
+                id
+            }
+            None => {
+                v.error(
+                    "speaker_id",
+                    "is required (or name the speaker in `speaker`)",
+                );
+                0
+            }
+        };
         let text = v.required_text("text", &self.text, MAX_CLAIM_TEXT);
         let cue = v.optional_text("cue", self.cue.as_deref(), MAX_SHORT_TEXT);
         let when = self.when.and_then(|w| w.validate("when", &mut v));
@@ -220,7 +235,7 @@ impl NewClaim {
         Ok(ValidNewClaim {
             fields: ClaimFields {
                 story_id: self.story_id,
-                speaker_id: self.speaker_id,
+                speaker_id,
                 text,
                 kind: self.kind,
                 cue,

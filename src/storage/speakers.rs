@@ -99,8 +99,9 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// A speaker whose name or one of whose aliases is `name`, ignoring case
-/// ("Kishida" finds "Fumio Kishida" when it is listed as an alias).
+/// A speaker whose name, one of whose aliases, or whose role and name
+/// together are `name`, ignoring case: "Kishida" (an alias) and "Prime
+/// Minister Fumio Kishida" (role and name) both find "Fumio Kishida".
 pub async fn find_by_name_or_alias(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -113,7 +114,9 @@ pub async fn find_by_name_or_alias(
                     ") OR EXISTS (SELECT 1 FROM unnest(speakers.aliases) a WHERE lower(a) = lower(",
                 )
                 .bind::<diesel::sql_types::Text, _>(name)
-                .sql(")))"),
+                .sql(")) OR lower(coalesce(speakers.role, '') || ' ' || speakers.name) = lower(")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .sql("))"),
         )
         .order(speakers::id.asc())
         .select(Speaker::as_select())

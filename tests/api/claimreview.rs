@@ -237,3 +237,29 @@ async fn a_data_feed_imports_item_by_item_with_a_report() {
     .await;
     assert_problem(app.post_json("/v1/import/claimreview", &feed).await, 400).await;
 }
+
+#[tokio::test]
+async fn claims_can_name_their_speaker_by_alias_or_title() {
+    let app = spawn_app().await;
+    let story = app.story("Aliases").await;
+    let id = app
+        .create("/v1/speakers", json!({ "name": "Fumio Kishida", "kind": "person", "role": "Prime Minister", "aliases": ["Kishida"] }))
+        .await["id"]
+        .clone();
+    for name in ["Kishida", "prime minister fumio kishida", "Fumio Kishida"] {
+        let claim = app
+            .create("/v1/claims", json!({ "story_id": story, "speaker": name, "kind": "paraphrase", "text": format!("Said as {name}") }))
+            .await;
+        assert_eq!(claim["speaker_id"], id, "{name}");
+    }
+    let res = app.post_json("/v1/claims", &json!({ "story_id": story, "speaker": "Shinzo Abe", "kind": "paraphrase", "text": "x" })).await;
+    let problem = assert_problem(res, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "speaker");
+    let res = app
+        .post_json(
+            "/v1/claims",
+            &json!({ "story_id": story, "kind": "paraphrase", "text": "x" }),
+        )
+        .await;
+    assert_problem(res, 422).await;
+}

@@ -27,6 +27,20 @@ pub async fn create(
     JsonBody(body): JsonBody<NewClaim>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::LogContent)?;
+    let mut body = body;
+    if let (None, Some(name)) = (body.speaker_id, body.speaker.as_deref()) {
+        let mut conn = state.pool.get().await?;
+        let found = crate::storage::speakers::find_by_name_or_alias(&mut conn, name.trim()).await?;
+        body.speaker_id = Some(found.map(|s| s.id).ok_or_else(|| {
+            AppError::invalid(
+                "speaker",
+                format!(
+                    "no speaker is named or aliased {:?}; add the speaker first",
+                    name.trim()
+                ),
+            )
+        })?);
+    }
     let claim = body.validate()?;
     let ctx = caller.audit();
     let threshold = state.limits.duplicate_threshold;
