@@ -35,8 +35,8 @@ pub enum Action {
     Review,
     Comment,
     Assign,
-    /// Link claims (contradicts, supports, …).
-    Relate,
+    /// Link claims (contradicts, supports, …) and merge speakers.
+    Curate,
     ManageUsers,
 }
 
@@ -48,7 +48,7 @@ impl Role {
             Read => true,
             LogContent | EditClaim => matches!(self, Reporter | Editor | Admin),
             ChangeStatus | Review | Comment | Assign => matches!(self, Reviewer | Editor | Admin),
-            Retract | Relate => matches!(self, Editor | Admin),
+            Retract | Curate => matches!(self, Editor | Admin),
             ManageUsers => matches!(self, Admin),
         }
     }
@@ -75,7 +75,7 @@ fn describe(action: Action) -> &'static str {
         Action::Review => "review claims",
         Action::Comment => "comment on claims",
         Action::Assign => "assign claims",
-        Action::Relate => "link claims",
+        Action::Curate => "link claims or merge speakers",
         Action::ManageUsers => "manage users and tokens",
     }
 }
@@ -167,7 +167,7 @@ mod tests {
             Review,
             Comment,
             Assign,
-            Relate,
+            Curate,
             ManageUsers,
         ];
         for (role, allowed) in table {

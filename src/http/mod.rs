@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(speakers::list)),
                 )
                 .service(resource("/speakers/{id}").route(web::get().to(speakers::get)))
+                .service(resource("/speakers/{id}/merge").route(web::post().to(speakers::merge)))
                 .service(resource("/articles").route(web::post().to(articles::create)))
                 .service(resource("/articles/{id}").route(web::get().to(articles::get)))
                 .service(

@@ -1092,3 +1092,121 @@ pub async fn revisions_by_key(
         })
         .collect())
 }
+
+/// Merges speaker `from` into `into`: every claim attributed to `from` gets a
+/// new revision attributed to `into`; `from`'s name and aliases become aliases
+/// of `into`, and `from` points at it. One transaction.
+pub async fn merge_speakers(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    from: i64,
+    into: i64,
+) -> AppResult<(Speaker, Vec<i64>)> {
+    use super::schema::speakers as sp;
+    if from == into {
+        return Err(AppError::invalid(
+            "into",
+            "a speaker cannot be merged into itself",
+        ));
+    }
+    conn.transaction(async |conn| {
+        let mut both: Vec<Speaker> = sp::table
+            .filter(sp::id.eq_any([from, into]))
+            .order(sp::id)
+            .select(Speaker::as_select())
+            .for_update()
+            .load(conn)
+            .await?;
+        let source_pos = both
+            .iter()
+            .position(|s| s.id == from)
+            .ok_or_else(|| AppError::not_found(format!("speaker {from}")))?;
+        let source = both.remove(source_pos);
+        let target = both
+            .pop()
+            .ok_or_else(|| AppError::invalid("into", format!("speaker {into} does not exist")))?;
+        if let Some(other) = source.merged_into {
+            return Err(AppError::Conflict {
+                detail: format!("speaker {from} was already merged into speaker {other}"),
+                existing_id: Some(other),
+            });
+        }
+        if target.merged_into.is_some() {
+            return Err(AppError::invalid(
+                "into",
+                format!("speaker {into} was itself merged away"),
+            ));
+        }
+        // Lock every claim to move before writing (events take the chain lock).
+        let ids: Vec<i64> = claims::table
+            .filter(claims::speaker_id.eq(from))
+            .order(claims::id)
+            .select(claims::id)
+            .for_update()
+            .load(conn)
+            .await?;
+        let reason = format!(
+            "speaker {from} ({}) merged into speaker {into} ({})",
+            source.name, target.name
+        );
+        for id in &ids {
+            let head: ClaimRow = claims::table
+                .find(*id)
+                .select(ClaimRow::as_select())
+                .first(conn)
+                .await?;
+            let rows = appearances_of(conn, *id, head.appearances_revision).await?;
+            let mut fields = head.state(&rows).fields;
+            fields.speaker_id = into;
+            write_next_revision(
+                conn,
+                ctx,
+                &head,
+                &fields,
+                None,
+                &reason,
+                EventRecord {
+                    action: "claim.revised",
+                    subject_type: "claim",
+                    subject_id: *id,
+                    story_id: Some(head.story_id),
+                    before_revision: None,
+                    after_revision: None,
+                    details: json!({ "changed_fields": ["speaker_id"], "reason": reason }),
+                },
+            )
+            .await?;
+        }
+        let mut aliases = target.aliases.clone();
+        for a in std::iter::once(&source.name).chain(source.aliases.iter()) {
+            if a != &target.name && !aliases.contains(a) {
+                aliases.push(a.clone());
+            }
+        }
+        let merged: Speaker = diesel::update(sp::table.find(into))
+            .set(sp::aliases.eq(&aliases))
+            .returning(Speaker::as_returning())
+            .get_result(conn)
+            .await?;
+        diesel::update(sp::table.find(from))
+            .set(sp::merged_into.eq(into))
+            .execute(conn)
+            .await?;
+        events::record(
+            conn,
+            ctx,
+            EventRecord {
+                action: "speaker.merged",
+                subject_type: "speaker",
+                subject_id: into,
+                story_id: None,
+                before_revision: None,
+                after_revision: None,
+                details: json!({ "from": from, "into": into, "claims_moved": ids }),
+            },
+        )
+        .await?;
+        Ok((merged, ids))
+    })
+    .await
+}

@@ -39,6 +39,8 @@ pub struct Speaker {
     pub affiliation: Option<String>,
     pub aliases: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// Set when this record was merged into another speaker.
+    pub merged_into: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

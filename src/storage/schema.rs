@@ -22,6 +22,7 @@ diesel::table! {
         affiliation -> Nullable<Text>,
         aliases -> Array<Text>,
         created_at -> Timestamptz,
+        merged_into -> Nullable<Int8>,
     }
 }
 

@@ -118,6 +118,7 @@ pub async fn find_by_name_or_alias(
                 .bind::<diesel::sql_types::Text, _>(name)
                 .sql("))"),
         )
+        .filter(speakers::merged_into.is_null())
         .order(speakers::id.asc())
         .select(Speaker::as_select())
         .first(conn)

@@ -29,6 +29,7 @@ fn all_routes(
         post("/v1/speakers".into()),
         get(format!("/v1/speakers/{speaker}")),
         get(format!("/v1/speakers/{speaker}/claims")),
+        post(format!("/v1/speakers/{speaker}/merge")),
         get("/v1/search?q=bridge".into()),
         post("/v1/articles".into()),
         get(format!("/v1/articles/{article}")),

@@ -263,3 +263,88 @@ async fn claims_can_name_their_speaker_by_alias_or_title() {
         .await;
     assert_problem(res, 422).await;
 }
+
+#[tokio::test]
+async fn merging_speakers_moves_their_claims_as_new_revisions() {
+    let app = spawn_app().await;
+    let story = app.story("Merge").await;
+    let a = app
+        .create(
+            "/v1/speakers",
+            json!({ "name": "Fumio Kishida", "kind": "person", "aliases": ["Kishida"] }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let b = app
+        .create(
+            "/v1/speakers",
+            json!({ "name": "PM Kishida", "kind": "person", "aliases": ["the Prime Minister"] }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let c1 = app.claim(story, b, "Japan will keep talking").await["id"]
+        .as_i64()
+        .unwrap();
+    let c2 = app.claim(story, b, "Talks will continue in Mongolia").await["id"]
+        .as_i64()
+        .unwrap();
+    let kept = app.claim(story, a, "Already right").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let res = app
+        .post_json(&format!("/v1/speakers/{b}/merge"), &json!({ "into": a }))
+        .await;
+    assert_eq!(res.status(), 200);
+    let merged: Value = res.json().await.unwrap();
+    assert_eq!(merged["claims_moved"], json!([c1, c2]));
+    assert_eq!(
+        merged["speaker"]["aliases"],
+        json!(["Kishida", "PM Kishida", "the Prime Minister"])
+    );
+    for id in [c1, c2] {
+        let claim = app.get_json(&format!("/v1/claims/{id}")).await;
+        assert_eq!(
+            (claim["speaker_id"].as_i64(), claim["revision"].as_i64()),
+            (Some(a), Some(2))
+        );
+        let first = app.get_json(&format!("/v1/claims/{id}/revisions/1")).await;
+        assert_eq!(first["speaker_id"], b, "history keeps the old attribution");
+    }
+    assert_eq!(
+        app.get_json(&format!("/v1/claims/{kept}")).await["revision"],
+        1
+    );
+    assert_eq!(
+        app.get_json(&format!("/v1/speakers/{b}")).await["merged_into"],
+        a
+    );
+    let by_alias = app.create("/v1/claims", json!({ "story_id": story, "speaker": "the prime minister", "kind": "paraphrase", "text": "x" })).await;
+    assert_eq!(by_alias["speaker_id"], a);
+    assert_problem(
+        app.post_json(&format!("/v1/speakers/{b}/merge"), &json!({ "into": a }))
+            .await,
+        409,
+    )
+    .await;
+    assert_problem(
+        app.post_json(&format!("/v1/speakers/{a}/merge"), &json!({ "into": a }))
+            .await,
+        422,
+    )
+    .await;
+    assert_problem(
+        app.post_json(&format!("/v1/speakers/{a}/merge"), &json!({ "into": 999 }))
+            .await,
+        422,
+    )
+    .await;
+    assert_problem(
+        app.post_json("/v1/speakers/999/merge", &json!({ "into": a }))
+            .await,
+        404,
+    )
+    .await;
+}

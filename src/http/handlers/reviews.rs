@@ -210,7 +210,7 @@ pub async fn add_relation(
     key: IdempotencyKey,
     JsonBody(body): JsonBody<NewRelation>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Action::Relate)?;
+    caller.require(Action::Curate)?;
     let id = id.into_inner();
     let relation = body.validate(id)?;
     let ctx = caller.audit();

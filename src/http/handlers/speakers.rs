@@ -74,3 +74,43 @@ pub async fn list(
     let page = speakers::list(&mut conn, filter, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The speaker that stays.
+    into: i64,
+}
+
+#[derive(serde::Serialize)]
+struct Merged {
+    speaker: crate::storage::models::Speaker,
+    claims_moved: Vec<i64>,
+}
+
+/// Merges this speaker into another (editors): its claims move over as new
+/// revisions, its name becomes an alias of the survivor.
+pub async fn merge(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    key: IdempotencyKey,
+    JsonBody(body): JsonBody<MergeBody>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Action::Curate)?;
+    let ctx = caller.audit();
+    let from = id.into_inner();
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let (speaker, claims_moved) =
+            crate::storage::claims::merge_speakers(conn, &ctx, from, body.into).await?;
+        Reply::json(
+            StatusCode::OK,
+            &Merged {
+                speaker,
+                claims_moved,
+            },
+        )
+    })
+    .await
+}

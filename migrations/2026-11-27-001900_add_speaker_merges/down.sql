@@ -1,0 +1,1 @@
+ALTER TABLE speakers DROP COLUMN merged_into;
