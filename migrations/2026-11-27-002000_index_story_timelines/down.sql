@@ -1,0 +1,1 @@
+DROP INDEX audit_events_story_chain_idx;
