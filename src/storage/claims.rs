@@ -601,6 +601,9 @@ pub struct ClaimFilter {
     pub kind: Option<ClaimKind>,
     pub said_from: Option<DateTime<Utc>>,
     pub said_to: Option<DateTime<Utc>>,
+    /// When the ledger first recorded the claim (transaction time), in [from, to).
+    pub recorded_from: Option<DateTime<Utc>>,
+    pub recorded_to: Option<DateTime<Utc>>,
 }
 
 pub async fn list(
@@ -634,6 +637,12 @@ pub async fn list(
                 .gt(from)
                 .or(claims::said_end.is_null().and(claims::said_start.ge(from))),
         );
+    }
+    if let Some(t) = filter.recorded_from {
+        query = query.filter(claims::created_at.ge(t));
+    }
+    if let Some(t) = filter.recorded_to {
+        query = query.filter(claims::created_at.lt(t));
     }
     let rows: Vec<(ClaimRow, SpeakerRef)> = keyset!(query, claims::id, page).load(conn).await?;
     let page = Page::from_rows(rows, page.limit, |(row, _)| row.id);

@@ -7,6 +7,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_problem, spawn_app};
 
+fn ids_of_claims(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
 async fn moment() -> String {
     tokio::time::sleep(Duration::from_millis(30)).await;
     let t = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -115,6 +124,23 @@ async fn a_story_read_at_three_moments() {
     assert_eq!(app.get_json(&art(&t2)).await["revision"], 2);
     assert_problem(app.get(&art(&before_anything)).await, 404).await;
     assert_problem(app.get(&format!("{pa}?as_of=yesterday")).await, 422).await;
+
+    // List filters on transaction time: what was recorded between two moments.
+    let recorded = app
+        .get_json(&format!(
+            "/v1/claims?story={story}&recorded_from={}&recorded_to={}",
+            enc(&t1),
+            enc(&t2)
+        ))
+        .await;
+    assert_eq!(ids_of_claims(&recorded), vec![b]);
+    let before_t1 = app
+        .get_json(&format!(
+            "/v1/claims?story={story}&recorded_to={}",
+            enc(&t1)
+        ))
+        .await;
+    assert_eq!(ids_of_claims(&before_t1), vec![a]);
 }
 
 #[tokio::test]

@@ -90,25 +90,72 @@ async fn the_same_wire_claim_from_two_outlets_is_flagged_as_a_likely_duplicate()
     let sources = app
         .speaker("sources close to the matter", "anonymous")
         .await;
-    let first = app
-        .claim(
-            story,
-            sources,
+    let wire =
+        "Japan engaged in several informal contacts with North Korea this spring, sources said.";
+    let mut ids = Vec::new();
+    for (outlet, url, text) in [
+        (
+            "Harbor Wire",
+            "https://harborwire.example/talks",
             "Japan engaged in several informal contacts with North Korea this spring",
-        )
-        .await;
-    assert_eq!(first["likely_duplicates"], json!([]));
-    let second: Value = app
-        .claim(
-            story,
-            sources,
+        ),
+        (
+            "Daily Ledger",
+            "https://dailyledger.example/talks",
             "Japan engaged in several informal contacts with North Korea this spring, sources said",
+        ),
+    ] {
+        let article = app
+            .create("/v1/articles", json!({ "url": url, "outlet": outlet, "headline": "Talks", "published_at": "2026-11-20T09:00:00Z",
+                "body": wire, "story_id": story }))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let claim = app
+            .create("/v1/claims", json!({ "story_id": story, "speaker_id": sources, "kind": "paraphrase", "text": text,
+                "appearances": [{ "article_id": article, "start": 0, "end": 71 }] }))
+            .await;
+        ids.push(claim["id"].as_i64().unwrap());
+        if ids.len() == 1 {
+            assert_eq!(claim["likely_duplicates"], json!([]));
+        } else {
+            let dupes = claim["likely_duplicates"].as_array().unwrap();
+            assert_eq!(dupes.len(), 1, "{claim}");
+            assert_eq!(dupes[0]["id"], ids[0]);
+            assert!(dupes[0]["similarity"].as_f64().unwrap() >= 0.5);
+        }
+    }
+    // The editor folds the second into the first: one claim, two appearances.
+    let second = app.get_json(&format!("/v1/claims/{}", ids[1])).await;
+    let first_path = format!("/v1/claims/{}", ids[0]);
+    let first = app.get_json(&first_path).await;
+    let mut appearances: Vec<Value> = first["appearances"].as_array().unwrap().clone();
+    appearances.extend(second["appearances"].as_array().unwrap().iter().cloned());
+    let spans: Vec<Value> = appearances
+        .iter()
+        .map(|a| json!({ "article_id": a["article_id"], "start": a["start"], "end": a["end"] }))
+        .collect();
+    let res = app
+        .patch_json(
+            &first_path,
+            &json!({ "appearances": spans, "reason": "same wire claim in two outlets" }),
+            None,
         )
         .await;
-    let dupes = second["likely_duplicates"].as_array().unwrap();
-    assert_eq!(dupes.len(), 1);
-    assert_eq!(dupes[0]["id"], first["id"]);
-    assert!(dupes[0]["similarity"].as_f64().unwrap() >= 0.5);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["appearances"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let res = app
+        .post_json(
+            &format!("/v1/claims/{}/relations", ids[1]),
+            &json!({ "kind": "duplicates", "target_id": ids[0] }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
     let unrelated = app
         .claim(story, sources, "The ferry operator denied overloading")
         .await;

@@ -141,6 +141,9 @@ pub struct ListQuery {
     /// Statement time (when it was said) overlapping [said_from, said_to).
     said_from: Option<String>,
     said_to: Option<String>,
+    /// When the ledger recorded it (transaction time) in [recorded_from, recorded_to).
+    recorded_from: Option<String>,
+    recorded_to: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
     order: Option<SortOrder>,
@@ -175,6 +178,8 @@ pub async fn list(
         kind: query.kind,
         said_from: time_param("said_from", query.said_from.as_deref())?,
         said_to: time_param("said_to", query.said_to.as_deref())?,
+        recorded_from: time_param("recorded_from", query.recorded_from.as_deref())?,
+        recorded_to: time_param("recorded_to", query.recorded_to.as_deref())?,
     };
     if let (Some(from), Some(to)) = (filter.said_from, filter.said_to) {
         if to <= from {
