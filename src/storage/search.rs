@@ -123,11 +123,13 @@ pub async fn likely_duplicates(
     except_id: i64,
     threshold: f64,
 ) -> AppResult<Vec<LikelyDuplicate>> {
+    // The 5 nearest by trigram distance (a GiST index walk), then the threshold.
     Ok(diesel::sql_query(
-        "SELECT id, story_id, speaker_id, text, similarity(lower(text), lower($1))::float8 AS similarity \
-           FROM claims \
-          WHERE lower(text) % lower($1) AND id <> $2 AND similarity(lower(text), lower($1)) >= $3 \
-          ORDER BY similarity DESC, id LIMIT 5",
+        "SELECT id, story_id, speaker_id, text, similarity FROM ( \
+           SELECT id, story_id, speaker_id, text, (1 - (lower(text) <-> lower($1)))::float8 AS similarity \
+             FROM claims WHERE id <> $2 \
+            ORDER BY lower(text) <-> lower($1) LIMIT 5) nearest \
+          WHERE similarity >= $3 ORDER BY similarity DESC, id",
     )
     .bind::<Text, _>(text)
     .bind::<BigInt, _>(except_id)
