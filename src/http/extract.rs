@@ -131,15 +131,22 @@ pub struct AsOfQuery {
 
 impl AsOfQuery {
     pub fn at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
-        self.as_of
-            .as_deref()
-            .map(|raw| {
-                crate::domain::when::parse_time(raw)
-                    .map(|(t, _)| t)
-                    .map_err(|e| AppError::invalid("as_of", e))
-            })
-            .transpose()
+        time_param("as_of", self.as_of.as_deref())
     }
+}
+
+/// An optional time query parameter (RFC 3339 or a date); a value that does
+/// not parse is a 422 naming the parameter.
+pub fn time_param(
+    name: &str,
+    raw: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    raw.map(|r| {
+        crate::domain::when::parse_time(r)
+            .map(|(t, _)| t)
+            .map_err(|e| AppError::invalid(name, e))
+    })
+    .transpose()
 }
 
 /// The If-Match header, required on writes to a versioned resource: a

@@ -3,17 +3,15 @@ use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::claim::{ClaimKind, ClaimPatch, ClaimStatus, NewClaim};
 use crate::domain::revision::etag;
-use crate::domain::when::parse_time;
 use crate::error::AppError;
 use crate::http::auth::Caller;
-use crate::http::extract::{AsOfQuery, IfMatchHeader, JsonBody};
+use crate::http::extract::{AsOfQuery, IfMatchHeader, JsonBody, time_param};
 use crate::http::pagination::{ItemsBody, PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
@@ -147,15 +145,6 @@ pub struct ListQuery {
     limit: Option<i64>,
     cursor: Option<String>,
     order: Option<SortOrder>,
-}
-
-fn time_param(name: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, AppError> {
-    raw.map(|r| {
-        parse_time(r)
-            .map(|(t, _)| t)
-            .map_err(|e| AppError::invalid(name, e))
-    })
-    .transpose()
 }
 
 pub async fn list(

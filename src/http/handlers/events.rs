@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::when::parse_time;
 use crate::error::AppError;
 use crate::http::auth::Caller;
+use crate::http::extract::time_param;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::events::{self, EventFilter};
@@ -40,14 +40,6 @@ pub async fn list(
         order: q.order,
     }
     .page_request()?;
-    let time = |name: &str, raw: Option<&str>| {
-        raw.map(|r| {
-            parse_time(r)
-                .map(|(t, _)| t)
-                .map_err(|e| AppError::invalid(name, e))
-        })
-        .transpose()
-    };
     let filter = EventFilter {
         story_id: q.story,
         subject_type: q.subject_type,
@@ -55,8 +47,8 @@ pub async fn list(
         actor: q.actor,
         action: q.action,
         actions: None,
-        since: time("since", q.since.as_deref())?,
-        until: time("until", q.until.as_deref())?,
+        since: time_param("since", q.since.as_deref())?,
+        until: time_param("until", q.until.as_deref())?,
     };
     let mut conn = state.pool.get().await?;
     let page = events::list(&mut conn, filter, request).await?;

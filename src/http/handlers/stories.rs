@@ -76,12 +76,8 @@ pub async fn claims_as_of(
         order: Some(crate::storage::SortOrder::Asc),
     }
     .page_request()?;
-    let at = match query.as_of.as_deref() {
-        Some(raw) => crate::domain::when::parse_time(raw)
-            .map(|(t, _)| t)
-            .map_err(|e| AppError::invalid("as_of", e))?,
-        None => chrono::Utc::now(),
-    };
+    let at = crate::http::extract::time_param("as_of", query.as_of.as_deref())?
+        .unwrap_or_else(chrono::Utc::now);
     let mut conn = state.pool.get().await?;
     let story = stories::get(&mut conn, id.into_inner()).await?;
     if story.created_at > at {

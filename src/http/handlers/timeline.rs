@@ -7,9 +7,9 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::domain::when::parse_time;
 use crate::error::AppError;
 use crate::http::auth::Caller;
+use crate::http::extract::time_param;
 use crate::http::handlers::diffs::{FieldChange, TextDiffBody, claim_changes};
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::events::{self, EventFilter, EventView};
@@ -101,14 +101,6 @@ pub async fn timeline(
             Some(actions)
         }
     };
-    let time = |name: &str, raw: Option<&str>| {
-        raw.map(|r| {
-            parse_time(r)
-                .map(|(t, _)| t)
-                .map_err(|e| AppError::invalid(name, e))
-        })
-        .transpose()
-    };
     let request = PageParams {
         limit: q.limit,
         cursor: q.cursor,
@@ -121,8 +113,8 @@ pub async fn timeline(
         story_id: Some(story.id),
         actor: q.actor,
         actions,
-        since: time("since", q.since.as_deref())?,
-        until: time("until", q.until.as_deref())?,
+        since: time_param("since", q.since.as_deref())?,
+        until: time_param("until", q.until.as_deref())?,
         ..EventFilter::default()
     };
     let page = events::list(&mut conn, filter, request).await?;
