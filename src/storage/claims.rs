@@ -381,10 +381,23 @@ pub async fn create(
     .await
 }
 
-pub(super) async fn speaker_ref(
+/// The API view of a claim head; its speaker is fetched unless already known.
+pub(super) async fn view_with_speaker(
     conn: &mut AsyncPgConnection,
-    id: i64,
-) -> AppResult<Option<SpeakerRef>> {
+    head: ClaimRow,
+    known: Option<SpeakerRef>,
+    rows: &[AppearanceRow],
+) -> AppResult<ClaimView> {
+    let speaker = match known {
+        Some(s) => s,
+        None => speaker_ref(conn, head.speaker_id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("speaker {}", head.speaker_id)))?,
+    };
+    Ok(view(head, speaker, rows))
+}
+
+async fn speaker_ref(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Option<SpeakerRef>> {
     Ok(speakers::table
         .find(id)
         .select(SpeakerRef::as_select())
@@ -450,14 +463,8 @@ pub async fn append_revision(
 
         let change = current.apply(&patch, resolved)?;
         if change.is_noop() {
-            let speaker = match speaker {
-                Some(s) => s,
-                None => speaker_ref(conn, head.speaker_id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found("speaker"))?,
-            };
             return Ok(PatchOutcome {
-                claim: view(head, speaker, &current_rows),
+                claim: view_with_speaker(conn, head, speaker, &current_rows).await?,
                 changed_fields: Vec::new(),
             });
         }
@@ -491,14 +498,8 @@ pub async fn append_revision(
         .await?;
         let updated = written.head;
         let appearance_rows = written.appearances.unwrap_or(current_rows);
-        let speaker = match speaker {
-            Some(s) => s,
-            None => speaker_ref(conn, updated.speaker_id)
-                .await?
-                .ok_or_else(|| AppError::not_found("speaker"))?,
-        };
         Ok(PatchOutcome {
-            claim: view(updated, speaker, &appearance_rows),
+            claim: view_with_speaker(conn, updated, speaker, &appearance_rows).await?,
             changed_fields: change.changed_fields,
         })
     })

@@ -9,9 +9,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use serde_json::json;
 
-use super::claims::{self as claim_store, ClaimView, speaker_ref, write_next_revision};
+use super::claims::{self as claim_store, ClaimView, write_next_revision};
 use super::events::{self, AuditContext, EventRecord};
-use super::models::{AppearanceRow, ClaimRow, SpeakerRef};
+use super::models::{ClaimRow, SpeakerRef};
 use super::schema::{claim_comments, claim_reviews, claims, speakers, users};
 use super::{Page, PageRequest};
 use crate::domain::auth::{Action, Role};
@@ -30,17 +30,6 @@ async fn lock_claim(conn: &mut AsyncPgConnection, claim_id: i64) -> AppResult<Cl
         .await
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))
-}
-
-async fn claim_view(
-    conn: &mut AsyncPgConnection,
-    head: ClaimRow,
-    rows: &[AppearanceRow],
-) -> AppResult<ClaimView> {
-    let speaker: SpeakerRef = speaker_ref(conn, head.speaker_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("speaker"))?;
-    Ok(claim_store::view(head, speaker, rows))
 }
 
 /// Moves a claim to another status: a new revision, checked against the
@@ -79,7 +68,7 @@ pub async fn change_status(
             },
         )
         .await?;
-        claim_view(conn, written.head, &rows).await
+        claim_store::view_with_speaker(conn, written.head, None, &rows).await
     })
     .await
 }
@@ -202,7 +191,7 @@ pub async fn create_review(
         };
         Ok(ReviewOutcome {
             review: stored,
-            claim: claim_view(conn, claim, &rows).await?,
+            claim: claim_store::view_with_speaker(conn, claim, None, &rows).await?,
         })
     })
     .await
@@ -347,7 +336,7 @@ pub async fn assign(
         .await?;
         let rows =
             claim_store::appearances_of(conn, claim_id, updated.appearances_revision).await?;
-        claim_view(conn, updated, &rows).await
+        claim_store::view_with_speaker(conn, updated, None, &rows).await
     })
     .await
 }
