@@ -33,6 +33,13 @@ impl RevisionNumber {
     }
 }
 
+/// Which revisions a diff compares when the request leaves them out: `to`
+/// defaults to the current revision, `from` to the one before `to`.
+pub fn diff_range(current: i32, from: Option<i32>, to: Option<i32>) -> (i32, i32) {
+    let to = to.unwrap_or(current);
+    (from.unwrap_or_else(|| (to - 1).max(1)), to)
+}
+
 /// The strong ETag for a revision: `"3"`.
 pub fn etag(revision: i32) -> String {
     format!("\"{revision}\"")
@@ -107,6 +114,14 @@ mod tests {
         assert_eq!(first.next().unwrap().next().unwrap().get(), 3);
         assert!(RevisionNumber::new(0).is_none());
         assert!(RevisionNumber::new(i32::MAX).unwrap().next().is_err());
+    }
+
+    #[test]
+    fn diffs_default_to_the_previous_and_current_revisions() {
+        assert_eq!(diff_range(5, None, None), (4, 5));
+        assert_eq!(diff_range(5, Some(1), None), (1, 5));
+        assert_eq!(diff_range(5, None, Some(3)), (2, 3));
+        assert_eq!(diff_range(1, None, None), (1, 1));
     }
 
     #[test]

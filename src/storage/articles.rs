@@ -19,7 +19,7 @@ use super::stories;
 use crate::domain::article::ValidArticle;
 use crate::domain::claim::AppearanceState;
 use crate::domain::diff::Alignment;
-use crate::domain::revision::RevisionNumber;
+use crate::domain::revision::{RevisionNumber, diff_range};
 use crate::error::{AppError, AppResult};
 
 /// An article with its current (or a chosen) revision.
@@ -341,8 +341,7 @@ pub async fn revision_pair(
         .await
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("article {id}")))?;
-    let to = to.unwrap_or(current);
-    let from = from.unwrap_or_else(|| (to - 1).max(1));
+    let (from, to) = diff_range(current, from, to);
     Ok((
         revision(conn, id, from).await?,
         revision(conn, id, to).await?,

@@ -29,7 +29,7 @@ use crate::domain::claim::{
     SpanTarget, ValidClaimPatch, ValidNewClaim, check_span, normalize_appearances,
 };
 use crate::domain::diff::{Alignment, Carried};
-use crate::domain::revision::{IfMatch, RevisionNumber};
+use crate::domain::revision::{IfMatch, RevisionNumber, diff_range};
 use crate::domain::status;
 use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenView;
@@ -939,8 +939,7 @@ pub async fn revision_pair(
         .await
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
-    let to = to.unwrap_or(current);
-    let from = from.unwrap_or_else(|| (to - 1).max(1));
+    let (from, to) = diff_range(current, from, to);
     Ok((
         revision(conn, claim_id, from).await?,
         revision(conn, claim_id, to).await?,
