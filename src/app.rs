@@ -23,6 +23,8 @@ pub struct AppState {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_body_chars: usize,
+    /// Largest NDJSON stream one bulk import may send, in bytes.
+    pub max_import_bytes: u64,
     /// How long one diff may search before settling for a coarser result.
     pub diff_timeout: Duration,
     /// Trigram similarity (0.3–1) at which an existing claim is reported as a

@@ -39,6 +39,27 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import claims from an NDJSON file (one claim per line, as for
+    /// `POST /v1/claims`), in batches of one transaction each. Prints the
+    /// report as JSON; exits non-zero when a batch was rejected.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The NDJSON file, or `-` for standard input.
+    pub file: PathBuf,
+    /// Lines per batch [default: 1000, at most 5000].
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Record the claims as logged by this user (default: the `cli` actor).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Longest line accepted, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    pub max_line_bytes: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +149,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "CLAIMTRAIL_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest NDJSON stream one bulk import accepts, in bytes (each line is
+    /// also held to --max-body-bytes).
+    #[arg(long, env = "CLAIMTRAIL_MAX_IMPORT_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_import_bytes: u64,
     /// Longest article body accepted, in characters.
     #[arg(long, env = "CLAIMTRAIL_MAX_ARTICLE_CHARS", default_value_t = 2 * 1024 * 1024)]
     pub max_article_chars: usize,

@@ -1,3 +1,4 @@
+use std::io::Read;
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -6,13 +7,16 @@ use clap::Parser;
 
 use claimtrail::app::{self, HttpSettings, Limits};
 use claimtrail::config::{
-    AuditCommand, Cli, Command, DatabaseArgs, MigrateArgs, ServeArgs, TokenCommand, UserCommand,
+    AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, MigrateArgs, ServeArgs, TokenCommand,
+    UserCommand,
 };
 use claimtrail::domain::auth::Role;
-use claimtrail::error::AppResult;
+use claimtrail::domain::import::{self, LineSplitter};
+use claimtrail::error::{AppError, AppResult};
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use claimtrail::storage::events::AuditContext;
 use claimtrail::storage::events::{ChainReport, verify_chain};
+use claimtrail::storage::import::Importer;
 use claimtrail::storage::users;
 use claimtrail::storage::{migrate, pool};
 use claimtrail::telemetry;
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Command::User(command) => user_command(command),
         Command::Token(command) => token_command(command),
         Command::Audit(AuditCommand::Verify { db }) => audit_verify(&db),
+        Command::Import(args) => import_command(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,6 +98,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_body_chars: args.max_article_chars,
+            max_import_bytes: args.max_import_bytes,
             diff_timeout: Duration::from_millis(args.diff_timeout_ms),
             duplicate_threshold: args.duplicate_threshold.clamp(0.3, 1.0),
         },
@@ -151,6 +157,57 @@ fn with_database<T>(
 /// Changes made from the command line are audited as the `cli` actor.
 fn cli_actor() -> AuditContext {
     AuditContext::system("cli")
+}
+
+/// `claimtrail import FILE`: the same importer as `POST /v1/import/claims`.
+fn import_command(args: ImportArgs) -> anyhow::Result<()> {
+    let batch = import::batch_size(args.batch).map_err(|e| anyhow::anyhow!("--batch: {e}"))?;
+    let mut input: Box<dyn Read> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.file)
+                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?,
+        )
+    };
+    let report = with_database(&args.db, async |conn| {
+        let ctx = match &args.user {
+            Some(name) => AuditContext::system(&users::find_user(conn, name).await?.name),
+            None => cli_actor(),
+        };
+        let mut importer = Importer::new(conn, ctx, batch, args.max_line_bytes);
+        let mut splitter = LineSplitter::new(args.max_line_bytes);
+        let mut lines = Vec::new();
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let n = input
+                .read(&mut chunk)
+                .map_err(|e| AppError::BadRequest(format!("reading the file: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            splitter.push(&chunk[..n], &mut lines);
+            for line in lines.drain(..) {
+                importer.push(line).await?;
+            }
+        }
+        splitter.finish(&mut lines);
+        for line in lines.drain(..) {
+            importer.push(line).await?;
+        }
+        importer.finish().await
+    })?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    eprintln!(
+        "{} ({} claims/s)",
+        report.summary(),
+        report.claims_per_second
+    );
+    if report.is_complete() {
+        Ok(())
+    } else {
+        anyhow::bail!("some batches were rejected; see the report")
+    }
 }
 
 fn user_command(command: UserCommand) -> anyhow::Result<()> {

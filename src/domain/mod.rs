@@ -7,6 +7,7 @@ pub mod auth;
 pub mod claim;
 pub mod claimreview;
 pub mod diff;
+pub mod import;
 pub mod relation;
 pub mod review;
 pub mod revision;

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
+use serde::de::DeserializeOwned;
+
 use crate::error::{AppError, FieldError};
 
 /// Longest text accepted for short fields (names, cues, headlines…).
@@ -108,6 +110,65 @@ impl Validator {
             Err(AppError::Validation(self.errors))
         }
     }
+}
+
+/// Decodes JSON, telling malformed input (400), unknown fields (400) and
+/// invalid values (422, naming the field) apart.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::BadRequest(
+            "the request body is empty; expected a JSON object".into(),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(classify_json_error)?;
+    de.end()
+        .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+fn classify_json_error(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    use serde_json::error::Category;
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            AppError::BadRequest(format!("malformed JSON: {inner}"))
+        }
+        Category::Data => {
+            let message = strip_position(&inner.to_string());
+            if message.starts_with("unknown field") {
+                let at = if path == "." {
+                    String::new()
+                } else {
+                    format!(" in {path}")
+                };
+                AppError::BadRequest(format!("{message}{at}"))
+            } else if let Some(field) = missing_field(&message) {
+                let field = if path == "." {
+                    field
+                } else {
+                    format!("{path}.{field}")
+                };
+                AppError::Validation(vec![FieldError::new(field, "is required")])
+            } else {
+                let field = if path == "." { "body".to_owned() } else { path };
+                AppError::Validation(vec![FieldError::new(field, message)])
+            }
+        }
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
 }
 
 #[cfg(test)]

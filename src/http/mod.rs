@@ -11,8 +11,8 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
 use handlers::{
-    articles, claimreview, claims, diffs, events, health, reviews, search, speakers, stories,
-    timeline, users,
+    articles, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
+    stories, timeline, users,
 };
 
 /// Every route of the service.
@@ -108,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/claims/{id}/claimreview").route(web::get().to(claimreview::export)),
                 )
+                .service(resource("/import/claims").route(web::post().to(import::claims)))
                 .service(resource("/import/claimreview").route(web::post().to(claimreview::import)))
                 .service(
                     resource("/speakers/{id}/claims").route(web::get().to(claims::list_by_speaker)),

@@ -25,6 +25,9 @@ pub struct Problem {
     pub current_revision: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub existing_id: Option<i64>,
+    /// What a bulk import did before and despite the rejected batches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<serde_json::Value>,
 }
 
 impl Problem {
@@ -42,6 +45,7 @@ impl Problem {
             errors: Vec::new(),
             current_revision: None,
             existing_id: None,
+            report: None,
         }
     }
 

@@ -177,55 +177,94 @@ async fn resolve_appearances(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let found: Vec<(i64, i64, i32, i32, i32)> = articles::table
-        .inner_join(article_revisions::table.on(article_revisions::article_id.eq(articles::id)))
-        .filter(articles::id.eq_any(&ids))
-        .select((
-            articles::id,
-            articles::story_id,
-            articles::current_revision,
-            article_revisions::revision,
-            article_revisions::body_chars,
-        ))
-        .load(conn)
-        .await?;
-    let mut current: HashMap<i64, i32> = HashMap::new();
-    let mut targets: HashMap<(i64, i32), SpanTarget> = HashMap::new();
-    for (article_id, article_story, current_revision, revision, body_chars) in found {
-        current.insert(article_id, current_revision);
-        targets.insert(
-            (article_id, revision),
-            SpanTarget {
-                article_id,
-                article_revision: revision,
-                story_id: article_story,
-                body_chars,
-            },
-        );
+    let targets = SpanTargets::load(conn, &ids).await?;
+    Ok(targets.resolve(story_id, inputs, v))
+}
+
+/// What span checks need to know about some articles: each one's current
+/// revision, and the story and body length of each of its revisions.
+#[derive(Debug, Default)]
+pub struct SpanTargets {
+    current: HashMap<i64, i32>,
+    revisions: HashMap<(i64, i32), SpanTarget>,
+}
+
+impl SpanTargets {
+    /// Loads the articles `ids` (one query); unknown ids are simply absent.
+    pub async fn load(conn: &mut AsyncPgConnection, ids: &[i64]) -> AppResult<SpanTargets> {
+        let mut targets = SpanTargets::default();
+        targets.extend(conn, ids).await?;
+        Ok(targets)
     }
-    let mut resolved = Vec::with_capacity(inputs.len());
-    for (i, input) in inputs.iter().enumerate() {
-        let field = format!("appearances[{i}]");
-        let Some(&current_revision) = current.get(&input.article_id) else {
-            v.error(
-                format!("{field}.article_id"),
-                format!("article {} does not exist", input.article_id),
-            );
-            continue;
-        };
-        let revision = input.article_revision.unwrap_or(current_revision);
-        let Some(target) = targets.get(&(input.article_id, revision)) else {
-            v.error(
-                format!("{field}.article_revision"),
-                format!("article {} has no revision {revision}", input.article_id),
-            );
-            continue;
-        };
-        if let Some(appearance) = check_span(&field, input, target, story_id, v) {
-            resolved.push(appearance);
+
+    /// Adds the articles `ids` to what is known (one query).
+    pub async fn extend(&mut self, conn: &mut AsyncPgConnection, ids: &[i64]) -> AppResult<()> {
+        if ids.is_empty() {
+            return Ok(());
         }
+        let found: Vec<(i64, i64, i32, i32, i32)> = articles::table
+            .inner_join(article_revisions::table.on(article_revisions::article_id.eq(articles::id)))
+            .filter(articles::id.eq_any(ids))
+            .select((
+                articles::id,
+                articles::story_id,
+                articles::current_revision,
+                article_revisions::revision,
+                article_revisions::body_chars,
+            ))
+            .load(conn)
+            .await?;
+        for (article_id, article_story, current_revision, revision, body_chars) in found {
+            self.current.insert(article_id, current_revision);
+            self.revisions.insert(
+                (article_id, revision),
+                SpanTarget {
+                    article_id,
+                    article_revision: revision,
+                    story_id: article_story,
+                    body_chars,
+                },
+            );
+        }
+        Ok(())
     }
-    Ok(normalize_appearances(resolved))
+
+    pub fn knows(&self, article_id: i64) -> bool {
+        self.current.contains_key(&article_id)
+    }
+
+    /// Checks each requested span of a claim in `story_id`; problems are
+    /// added to `v` under `appearances[i]`.
+    pub fn resolve(
+        &self,
+        story_id: i64,
+        inputs: &[AppearanceInput],
+        v: &mut Validator,
+    ) -> Vec<Appearance> {
+        let mut resolved = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            let field = format!("appearances[{i}]");
+            let Some(&current_revision) = self.current.get(&input.article_id) else {
+                v.error(
+                    format!("{field}.article_id"),
+                    format!("article {} does not exist", input.article_id),
+                );
+                continue;
+            };
+            let revision = input.article_revision.unwrap_or(current_revision);
+            let Some(target) = self.revisions.get(&(input.article_id, revision)) else {
+                v.error(
+                    format!("{field}.article_revision"),
+                    format!("article {} has no revision {revision}", input.article_id),
+                );
+                continue;
+            };
+            if let Some(appearance) = check_span(&field, input, target, story_id, v) {
+                resolved.push(appearance);
+            }
+        }
+        normalize_appearances(resolved)
+    }
 }
 
 /// One appearance row to write: where, and what became of it.
@@ -237,7 +276,7 @@ pub struct AppearanceWrite {
 }
 
 impl AppearanceWrite {
-    fn present(appearance: Appearance) -> Self {
+    pub(super) fn present(appearance: Appearance) -> Self {
         AppearanceWrite {
             appearance,
             state: AppearanceState::Present,
@@ -281,7 +320,7 @@ fn sort_appearances(rows: &mut [AppearanceRow]) {
     rows.sort_by_key(|r| (r.article_id, r.article_revision, r.span_start, r.span_end));
 }
 
-fn revision_row<'a>(
+pub(super) fn revision_row<'a>(
     claim_id: i64,
     revision: i32,
     appearances_revision: i32,
@@ -397,7 +436,10 @@ pub(super) async fn view_with_speaker(
     Ok(view(head, speaker, rows))
 }
 
-async fn speaker_ref(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Option<SpeakerRef>> {
+pub(super) async fn speaker_ref(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> AppResult<Option<SpeakerRef>> {
     Ok(speakers::table
         .find(id)
         .select(SpeakerRef::as_select())

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod cluster;
 pub mod events;
 pub mod idempotency;
+pub mod import;
 pub mod migrate;
 pub mod models;
 pub mod pool;

@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 pub const TEST_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Article bodies longer than this get 413 in tests.
 pub const TEST_MAX_ARTICLE_CHARS: usize = 100_000;
+/// Small enough that a test can go over it.
+pub const TEST_MAX_IMPORT_BYTES: u64 = 2 * 1024 * 1024;
 
 struct DatabaseServer {
     /// Builds a connection string for a database on the server.
@@ -196,6 +198,7 @@ pub async fn spawn_app() -> TestApp {
         limits: Limits {
             max_body_bytes: TEST_MAX_BODY_BYTES,
             max_body_chars: TEST_MAX_ARTICLE_CHARS,
+            max_import_bytes: TEST_MAX_IMPORT_BYTES,
             diff_timeout: Duration::from_millis(250),
             duplicate_threshold: 0.5,
         },

@@ -8,6 +8,7 @@ mod errors;
 mod example_story;
 mod helpers;
 mod history;
+mod import;
 mod pagination;
 mod revisions;
 mod search;

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod diffs;
 pub mod events;
 pub mod health;
+pub mod import;
 pub mod reviews;
 pub mod search;
 pub mod speakers;

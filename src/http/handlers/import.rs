@@ -1,0 +1,91 @@
+//! `POST /v1/import/claims`: bulk import of claims as NDJSON, read as it
+//! streams in (the body is never held whole) and written batch by batch.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::auth::Action;
+use crate::domain::import::{self, LineSplitter};
+use crate::error::AppError;
+use crate::http::auth::Caller;
+use crate::http::problem::Problem;
+use crate::storage::import::Importer;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Lines per batch (one transaction each).
+    batch: Option<usize>,
+}
+
+/// Media types accepted for a stream of JSON lines.
+const NDJSON_TYPES: [&str; 3] = ["x-ndjson", "ndjson", "jsonl"];
+
+pub async fn claims(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ImportQuery>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Action::LogContent)?;
+    let is_ndjson = req.mime_type().ok().flatten().is_some_and(|m| {
+        m.type_() == "application" && NDJSON_TYPES.contains(&m.subtype().as_str())
+    });
+    if !is_ndjson {
+        return Err(AppError::UnsupportedMediaType(
+            "a bulk import is NDJSON: one claim per line, sent with Content-Type: application/x-ndjson".into(),
+        ));
+    }
+    let batch = import::batch_size(query.batch)?;
+    let limits = &state.limits;
+    let max_line = limits.max_body_bytes;
+
+    let mut conn = state.pool.get().await?;
+    let mut importer = Importer::new(&mut conn, caller.audit(), batch, max_line);
+    let mut splitter = LineSplitter::new(max_line);
+    let mut lines = Vec::new();
+    let mut received: u64 = 0;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            AppError::BadRequest(format!("the request body could not be read: {e}"))
+        })?;
+        received += chunk.len() as u64;
+        if received > limits.max_import_bytes {
+            // Batches already committed stay committed; the report of a
+            // stream cut short would mislead, so the answer is the error.
+            return Err(AppError::PayloadTooLarge(format!(
+                "a bulk import may send at most {} bytes; split the file (batches before the limit were committed)",
+                limits.max_import_bytes
+            )));
+        }
+        splitter.push(&chunk, &mut lines);
+        for line in lines.drain(..) {
+            importer.push(line).await?;
+        }
+    }
+    splitter.finish(&mut lines);
+    for line in lines.drain(..) {
+        importer.push(line).await?;
+    }
+    let report = importer.finish().await?;
+    if report.lines == 0 {
+        return Err(AppError::BadRequest(
+            "the import is empty; expected one JSON claim per line".into(),
+        ));
+    }
+    if report.is_complete() {
+        return Ok(HttpResponse::Ok().json(&report));
+    }
+    let mut problem = Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "import-rejected",
+        "Some batches were rejected",
+        report.summary(),
+    );
+    problem.report = Some(serde_json::to_value(&report).map_err(anyhow::Error::from)?);
+    Ok(problem.response())
+}
