@@ -93,7 +93,7 @@ impl<'c> Importer<'c> {
 
     async fn flush(&mut self) -> AppResult<()> {
         let lines = std::mem::take(&mut self.pending);
-        let (Some(first), Some(last)) = (lines.iter().next(), lines.iter().next_back()) else {
+        let (Some(first), Some(last)) = (<[Line]>::first(&lines), <[Line]>::last(&lines)) else {
             return Ok(());
         };
         let (first_line, last_line) = (first.number(), last.number());
