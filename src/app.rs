@@ -10,6 +10,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::http;
 use crate::storage::pool::DbPool;
+use crate::storage::query_count;
 
 /// Shared by every request.
 pub struct AppState {
@@ -38,6 +39,8 @@ pub struct HttpSettings {
     pub workers: usize,
     pub shutdown_timeout: Duration,
     pub public_reads: bool,
+    /// Report each request's SQL statement count in `Server-Timing`.
+    pub server_timing: bool,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
@@ -52,6 +55,7 @@ pub fn build_server(
         public_reads: settings.public_reads,
     });
     let max_body = settings.limits.max_body_bytes;
+    let server_timing = settings.server_timing;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -71,6 +75,22 @@ pub fn build_server(
                     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
                         res.headers_mut()
                             .insert(header::HeaderName::from_static("x-request-id"), id);
+                    }
+                    Ok(res)
+                }
+            })
+            .wrap_fn(move |req, srv| {
+                use actix_web::dev::Service;
+                let fut = srv.call(req);
+                async move {
+                    let (res, queries) = query_count::counting(fut).await;
+                    let mut res = res?;
+                    if server_timing {
+                        let value = format!("db;desc=\"{queries} queries\"");
+                        if let Ok(value) = HeaderValue::from_str(&value) {
+                            res.headers_mut()
+                                .insert(header::HeaderName::from_static("server-timing"), value);
+                        }
                     }
                     Ok(res)
                 }

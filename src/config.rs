@@ -169,6 +169,10 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "CLAIMTRAIL_WORKERS")]
     pub workers: Option<usize>,
+    /// Report each request's SQL statement count in a `Server-Timing`
+    /// header (off by default: it tells callers about the implementation).
+    #[arg(long, env = "CLAIMTRAIL_SERVER_TIMING", default_value_t = false)]
+    pub server_timing: bool,
     /// Seconds to let in-flight requests finish on shutdown.
     #[arg(long, env = "CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     pub shutdown_timeout_s: u64,

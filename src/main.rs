@@ -105,6 +105,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args.workers.unwrap_or(cores),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
         public_reads: args.public_reads,
+        server_timing: args.server_timing,
     };
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;

@@ -8,6 +8,37 @@
 -- the transaction continue from a transaction-local setting, and the head
 -- row is written once per INSERT statement. Setting changes made inside a
 -- savepoint roll back with it, as the head row does.
+-- The same canonical encoding (version 1), in PL/pgSQL: the SQL function
+-- took a composite argument, so it was never inlined and its body was
+-- planned again at every call (222 µs per event; this takes 13 µs).
+CREATE OR REPLACE FUNCTION audit_event_hash(prev bytea, e audit_events) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    fields text[] := ARRAY[
+        e.chain_seq::text,
+        e.id::text,
+        ((extract(epoch FROM e.occurred_at) * 1000000)::bigint)::text,
+        e.actor,
+        e.action,
+        e.subject_type,
+        e.subject_id::text,
+        e.story_id::text,
+        e.before_revision::text,
+        e.after_revision::text,
+        e.request_id,
+        e.details::text];
+    encoded text := 'claimtrail-audit-v1' || E'\n';
+    f text;
+BEGIN
+    FOREACH f IN ARRAY fields LOOP
+        encoded := encoded
+            || CASE WHEN f IS NULL THEN '-' ELSE octet_length(convert_to(f, 'UTF8'))::text || ':' || f END
+            || E'\n';
+    END LOOP;
+    RETURN sha256(prev || convert_to(encoded, 'UTF8'));
+END
+$$;
+
 CREATE OR REPLACE FUNCTION audit_events_chain() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -982,10 +982,42 @@ pub async fn revision_pair(
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
     let (from, to) = diff_range(current, from, to);
-    Ok((
-        revision(conn, claim_id, from).await?,
-        revision(conn, claim_id, to).await?,
-    ))
+    // Both revisions in one query and their appearances in another.
+    let mut rows: HashMap<i32, ClaimRevisionRow> = claim_revisions::table
+        .filter(claim_revisions::claim_id.eq(claim_id))
+        .filter(claim_revisions::revision.eq_any([from, to]))
+        .select(ClaimRevisionRow::as_select())
+        .load::<ClaimRevisionRow>(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.revision, r))
+        .collect();
+    for n in [from, to] {
+        if !rows.contains_key(&n) {
+            return Err(AppError::not_found(format!(
+                "revision {n} of claim {claim_id}"
+            )));
+        }
+    }
+    let keys: Vec<(i64, i32)> = rows
+        .values()
+        .map(|r| (claim_id, r.appearances_revision))
+        .collect();
+    let by_revision = appearances_for(conn, &keys).await?;
+    let mut view_of = |n: i32| {
+        let row = if n == from && from == to {
+            rows[&n].clone()
+        } else {
+            rows.remove(&n).expect("checked above")
+        };
+        let appearances = by_revision
+            .get(&(claim_id, row.appearances_revision))
+            .map_or(&[][..], Vec::as_slice);
+        revision_view(row, appearances)
+    };
+    let before = view_of(from);
+    let after = view_of(to);
+    Ok((before, after))
 }
 
 /// A claim as the ledger recorded it at a moment (transaction time).

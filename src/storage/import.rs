@@ -17,7 +17,7 @@ use serde_json::json;
 use super::claims::SpanTargets;
 use super::events::AuditContext;
 use super::schema::{speakers, stories};
-use super::speakers::find_by_name_or_alias;
+use super::speakers::find_ids_by_names;
 use crate::domain::claim::{Appearance, ClaimFields, NewClaim, ValidNewClaim};
 use crate::domain::import::{
     ImportReport, Line, LineError, RejectedBatch, field_errors, parse_line,
@@ -156,12 +156,13 @@ impl<'c> Importer<'c> {
             claims().flat_map(|c| c.appearances.iter().map(|a| a.article_id)),
             |id| self.articles.knows(*id) || self.missing_articles.contains(id),
         );
-        let new_names: Vec<String> = claims()
+        // Keyed for the cache, sent as written (the database decides what
+        // "ignoring case" means, as it does for POST /v1/claims).
+        let new_names: HashMap<String, String> = claims()
             .filter(|c| c.speaker_id.is_none())
-            .filter_map(|c| c.speaker.as_deref().map(name_key))
-            .filter(|n| !self.speaker_names.contains_key(n))
-            .collect::<HashSet<_>>()
-            .into_iter()
+            .filter_map(|c| c.speaker.as_deref())
+            .map(|n| (name_key(n), n.trim().to_owned()))
+            .filter(|(key, _)| !self.speaker_names.contains_key(key))
             .collect();
 
         if !new_stories.is_empty() {
@@ -196,11 +197,14 @@ impl<'c> Importer<'c> {
                 }
             }
         }
-        // Names repeat across an import (one minister, many claims), so each
-        // distinct name costs one lookup per import.
-        for name in new_names {
-            let found = find_by_name_or_alias(self.conn, &name).await?;
-            self.speaker_names.insert(name, found.map(|s| s.id));
+        // Names repeat across an import (one minister, many claims): each
+        // distinct name is looked up once, all of a batch's in one query.
+        if !new_names.is_empty() {
+            let names: Vec<String> = new_names.values().cloned().collect();
+            let found = find_ids_by_names(self.conn, &names).await?;
+            for (key, name) in new_names {
+                self.speaker_names.insert(key, found.get(&name).copied());
+            }
         }
         Ok(())
     }

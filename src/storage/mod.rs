@@ -12,6 +12,7 @@ pub mod import;
 pub mod migrate;
 pub mod models;
 pub mod pool;
+pub mod query_count;
 pub mod relations;
 pub mod reviews;
 pub mod schema;

@@ -1,5 +1,7 @@
 //! Speakers.
 
+use std::collections::HashMap;
+
 use diesel::{
     ExpressionMethods, OptionalExtension, PgTextExpressionMethods, QueryDsl, SelectableHelper,
 };
@@ -106,22 +108,47 @@ pub async fn find_by_name_or_alias(
     conn: &mut AsyncPgConnection,
     name: &str,
 ) -> AppResult<Option<Speaker>> {
+    let names = [name.to_owned()];
+    let Some(&id) = find_ids_by_names(conn, &names).await?.get(name) else {
+        return Ok(None);
+    };
     Ok(speakers::table
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("(lower(speakers.name) = lower(")
-                .bind::<diesel::sql_types::Text, _>(name)
-                .sql(
-                    ") OR EXISTS (SELECT 1 FROM unnest(speakers.aliases) a WHERE lower(a) = lower(",
-                )
-                .bind::<diesel::sql_types::Text, _>(name)
-                .sql(")) OR lower(coalesce(speakers.role, '') || ' ' || speakers.name) = lower(")
-                .bind::<diesel::sql_types::Text, _>(name)
-                .sql("))"),
-        )
-        .filter(speakers::merged_into.is_null())
-        .order(speakers::id.asc())
+        .find(id)
         .select(Speaker::as_select())
         .first(conn)
         .await
         .optional()?)
+}
+
+/// The speaker each of `names` names, by the rule of [`find_by_name_or_alias`]
+/// (the lowest id wins when several match); names that match nobody are
+/// absent. One query however many names: every speaker's keys are listed
+/// once and hash-joined with the names.
+pub async fn find_ids_by_names(
+    conn: &mut AsyncPgConnection,
+    names: &[String],
+) -> AppResult<HashMap<String, i64>> {
+    #[derive(diesel::QueryableByName)]
+    struct Match {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<Match> = diesel::sql_query(
+        "WITH live AS (SELECT id, name, role, aliases FROM speakers WHERE merged_into IS NULL),
+              keys AS (SELECT id, lower(name) AS k FROM live
+                       UNION ALL SELECT id, lower(coalesce(role, '') || ' ' || name) FROM live
+                       UNION ALL SELECT id, lower(a) FROM live, unnest(aliases) a)
+         SELECT DISTINCT ON (n) n AS name, keys.id
+           FROM unnest($1::text[]) n JOIN keys ON keys.k = lower(n)
+          ORDER BY n, keys.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+    .load(conn)
+    .await?;
+    Ok(found.into_iter().map(|m| (m.name, m.id)).collect())
 }

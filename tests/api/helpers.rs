@@ -205,6 +205,7 @@ pub async fn spawn_app() -> TestApp {
         workers: 2,
         shutdown_timeout: Duration::from_secs(1),
         public_reads: false,
+        server_timing: true,
     };
     let server = app::build_server(listener, db_pool, &settings).expect("building the server");
     tokio::spawn(server);

@@ -10,6 +10,7 @@ mod helpers;
 mod history;
 mod import;
 mod pagination;
+mod queries;
 mod revisions;
 mod search;
 mod workflow;
