@@ -9,6 +9,7 @@ use actix_web::{App, HttpMessage, HttpServer, middleware, web};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::http;
+use crate::http::auth::TokenCache;
 use crate::storage::pool::DbPool;
 use crate::storage::query_count;
 
@@ -18,6 +19,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Reads without a token are allowed.
     pub public_reads: bool,
+    /// Recently validated bearer tokens.
+    pub tokens: TokenCache,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +44,8 @@ pub struct HttpSettings {
     pub public_reads: bool,
     /// Report each request's SQL statement count in `Server-Timing`.
     pub server_timing: bool,
+    /// How long a validated token is trusted without asking the database.
+    pub token_cache_ttl: Duration,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
@@ -53,6 +58,7 @@ pub fn build_server(
         pool,
         limits: settings.limits.clone(),
         public_reads: settings.public_reads,
+        tokens: TokenCache::new(settings.token_cache_ttl),
     });
     let max_body = settings.limits.max_body_bytes;
     let server_timing = settings.server_timing;

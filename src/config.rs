@@ -173,6 +173,11 @@ pub struct ServeArgs {
     /// header (off by default: it tells callers about the implementation).
     #[arg(long, env = "CLAIMTRAIL_SERVER_TIMING", default_value_t = false)]
     pub server_timing: bool,
+    /// Milliseconds a validated token is trusted without a database lookup
+    /// (0 turns this off). A token revoked through the API stops working at
+    /// once on the instance that revoked it; revoked elsewhere, within this.
+    #[arg(long, env = "CLAIMTRAIL_TOKEN_CACHE_MS", default_value_t = 2_000)]
+    pub token_cache_ms: u64,
     /// Seconds to let in-flight requests finish on shutdown.
     #[arg(long, env = "CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     pub shutdown_timeout_s: u64,

@@ -106,6 +106,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
         public_reads: args.public_reads,
         server_timing: args.server_timing,
+        token_cache_ttl: Duration::from_millis(args.token_cache_ms),
     };
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;

@@ -90,8 +90,10 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok()
-        .json(users::revoke_token(&mut conn, &caller.audit(), id.into_inner()).await?))
+    let revoked = users::revoke_token(&mut conn, &caller.audit(), id.into_inner()).await?;
+    // The cache is keyed by token hash, which the id does not give: start over.
+    state.tokens.clear();
+    Ok(HttpResponse::Ok().json(revoked))
 }
 
 #[derive(Serialize)]
