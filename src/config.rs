@@ -43,6 +43,24 @@ pub enum Command {
     /// `POST /v1/claims`), in batches of one transaction each. Prints the
     /// report as JSON; exits non-zero when a batch was rejected.
     Import(ImportArgs),
+    /// Score the attribution extractor on a brat-standoff corpus (PolNeAR
+    /// layout: text/*.txt and attributions/*.ann): precision, recall and F1
+    /// for cue, source and content spans, exact and overlapping.
+    EvalAttribution(EvalAttributionArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalAttributionArgs {
+    /// The corpus folder, holding text/ and attributions/.
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// A metadata table (tab-separated, with `filename` and `publisher`
+    /// columns) for scores per publisher.
+    #[arg(long)]
+    pub metadata: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

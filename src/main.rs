@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use claimtrail::app::{self, HttpSettings, Limits};
+mod eval_attribution;
+
 use claimtrail::config::{
     AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, MigrateArgs, ServeArgs, TokenCommand,
     UserCommand,
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Token(command) => token_command(command),
         Command::Audit(AuditCommand::Verify { db }) => audit_verify(&db),
         Command::Import(args) => import_command(args),
+        Command::EvalAttribution(args) => eval_attribution::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 //! they follow. Nothing here talks to the database or to HTTP.
 
 pub mod article;
+pub mod attribution;
 pub mod audit;
 pub mod auth;
 pub mod claim;

@@ -1,0 +1,596 @@
+//! Attribution extraction: who said what, with which cue, in English news text.
+//!
+//! A rule-based extractor (no model, nothing downloaded): it cuts the body into
+//! sentences (never inside a quotation), finds reporting cues from a lexicon
+//! ("said", "told", "according to", …) and reads the source and content off
+//! the shape of the sentence around the cue:
+//!
+//! - content first: `“We will never agree,” the minister said.` /
+//!   `…, sources close to the matter said Friday.` / `…, said Ana Robles.`
+//! - source first: `The minister said (that) …` / `X told reporters …`
+//! - `according to X, …` and `…, according to X.`
+//!
+//! Offsets are character (Unicode code point) offsets into the body, end
+//! exclusive, as appearances store them.
+
+pub mod eval;
+mod text;
+
+use serde::Serialize;
+
+use text::{Sentence, Token, TokenKind};
+
+/// A character span of the body, end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionKind {
+    /// The content is a quotation, in quotation marks.
+    DirectQuote,
+    /// Reported speech without quotation marks.
+    Paraphrase,
+    /// Partly quoted.
+    Mixed,
+}
+
+/// One attribution relation found in a body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribution {
+    /// The source phrase ("the minister", "sources close to the matter", "he");
+    /// absent when the text does not name one.
+    pub source: Option<Span>,
+    pub cue: Span,
+    pub content: Span,
+    pub kind: AttributionKind,
+}
+
+/// Finds the attribution relations of `body`, in text order.
+pub fn extract(body: &str) -> Vec<Attribution> {
+    let index = text::CharIndex::new(body);
+    let mut found: Vec<(usize, usize, Attribution)> = Vec::new();
+    for sentence in text::sentences(body) {
+        // Every cue of the sentence that is not inside a quotation or inside
+        // the content of a relation found before it ("X said that Y told…"
+        // is one relation here).
+        // "…, SOURCE said." first: its content holds any earlier cue word.
+        if let Some(a) = tail_relation(body, &sentence) {
+            let attribution = Attribution {
+                source: a.source.map(|(s, e)| index.span(s, e)),
+                cue: index.span(a.cue.0, a.cue.1),
+                content: index.span(a.content.0, a.content.1),
+                kind: kind_of(&body[a.content.0..a.content.1]),
+            };
+            found.push((a.content.0, a.content.1, attribution));
+        }
+        let mut from = 0;
+        while let Some((a, next)) = extract_from_sentence(body, &sentence, from) {
+            from = next;
+            let nested = found
+                .last()
+                .is_some_and(|last: &(usize, usize, Attribution)| {
+                    (last.0 <= a.cue.0 && a.cue.1 <= last.1)
+                        || index.span(a.cue.0, a.cue.1) == last.2.cue
+                });
+            if nested {
+                continue;
+            }
+            let attribution = Attribution {
+                source: a.source.map(|(s, e)| index.span(s, e)),
+                cue: index.span(a.cue.0, a.cue.1),
+                content: index.span(a.content.0, a.content.1),
+                kind: kind_of(&body[a.content.0..a.content.1]),
+            };
+            found.push((a.content.0, a.content.1, attribution));
+        }
+    }
+    found.into_iter().map(|(_, _, a)| a).collect()
+}
+
+/// Byte ranges of one relation.
+struct Found {
+    source: Option<(usize, usize)>,
+    cue: (usize, usize),
+    content: (usize, usize),
+}
+
+fn kind_of(content: &str) -> AttributionKind {
+    let quotes = content
+        .chars()
+        .filter(|c| matches!(c, '“' | '”' | '"'))
+        .count();
+    let trimmed = content.trim_start_matches(['t', 'h', 'a', ' ']);
+    if quotes >= 2 && (trimmed.starts_with(['“', '"']) || content.starts_with(['“', '"'])) {
+        let inner = content.trim().trim_end_matches(['.', ',']);
+        if inner.ends_with(['”', '"']) && quotes == 2 {
+            return AttributionKind::DirectQuote;
+        }
+        return AttributionKind::Mixed;
+    }
+    if quotes >= 2 {
+        AttributionKind::Mixed
+    } else {
+        AttributionKind::Paraphrase
+    }
+}
+
+/// Verbs and phrases that introduce reported speech or thought.
+const CUE_VERBS: &[&str] = &[
+    "said",
+    "says",
+    "say",
+    "saying",
+    "told",
+    "tells",
+    "tell",
+    "telling",
+    "wrote",
+    "writes",
+    "write",
+    "writing",
+    "added",
+    "adds",
+    "adding",
+    "asked",
+    "asks",
+    "noted",
+    "notes",
+    "noting",
+    "reported",
+    "reports",
+    "announced",
+    "announces",
+    "suggested",
+    "suggests",
+    "argued",
+    "argues",
+    "arguing",
+    "argue",
+    "tweeted",
+    "tweets",
+    "continued",
+    "explained",
+    "explains",
+    "declared",
+    "acknowledged",
+    "acknowledges",
+    "believes",
+    "believe",
+    "believed",
+    "think",
+    "thinks",
+    "thought",
+    "claimed",
+    "claims",
+    "claim",
+    "insisted",
+    "insists",
+    "warned",
+    "warns",
+    "stated",
+    "states",
+    "predicted",
+    "predicts",
+    "recalled",
+    "recalls",
+    "responded",
+    "replied",
+    "admitted",
+    "admits",
+    "conceded",
+    "concluded",
+    "confirmed",
+    "confirms",
+    "denied",
+    "denies",
+    "maintained",
+    "maintains",
+    "contended",
+    "contends",
+    "emphasized",
+    "stressed",
+    "complained",
+    "observed",
+    "promised",
+    "promises",
+    "vowed",
+    "vows",
+    "estimated",
+    "estimates",
+    "hopes",
+    "hoped",
+    "expects",
+    "expected",
+    "fears",
+    "feared",
+    "worried",
+    "knows",
+    "knew",
+    "agreed",
+    "agrees",
+    "pointed",
+    "charged",
+    "alleged",
+    "alleges",
+    "countered",
+    "quipped",
+    "joked",
+    "remarked",
+    "boasted",
+    "bragged",
+    "testified",
+    "wrote",
+    "indicated",
+    "indicates",
+    "revealed",
+    "reveals",
+    "learned",
+    "found",
+    "shows",
+    "showed",
+    "show",
+    "cautioned",
+    "speculated",
+    "assured",
+    "reminded",
+    "called",
+    "calls",
+    "calling",
+    "described",
+    "describes",
+    "wants",
+    "want",
+    "wanted",
+    "declined",
+    "criticized",
+    "criticizes",
+    "accused",
+    "accuses",
+    "endorsed",
+    "citing",
+    "cited",
+    "cites",
+    "urged",
+    "urges",
+    "defended",
+    "defends",
+    "proposed",
+    "refused",
+    "praised",
+    "suggesting",
+    "supported",
+    "opposed",
+    "pledged",
+    "questioned",
+    "denounced",
+    "hope",
+    "fear",
+    "feel",
+    "feels",
+    "know",
+    "recalling",
+    "explaining",
+    "insisting",
+    "warning",
+    "claiming",
+    "announcing",
+    "asserted",
+    "asserts",
+    "wondered",
+    "demanded",
+    "demands",
+];
+
+/// Words that may stand before a cue and belong to it ("has said", "also said").
+const CUE_AUXILIARIES: &[&str] = &["has", "have", "had", "also", "later", "then", "previously"];
+
+fn is_cue_word(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    CUE_VERBS.contains(&lower.as_str())
+}
+
+/// Words that cannot be part of a source noun phrase.
+const NOT_IN_SOURCE: &[&str] = &[
+    "that", "which", "because", "but", "and", "if", "when", "while", "although", "as", "so", "is",
+    "was", "are", "were", "be", "been", "will", "would", "could", "should", "not",
+];
+
+/// The relation of the first cue at or after token `from`, and the token to
+/// look on from.
+fn extract_from_sentence(body: &str, sentence: &Sentence, from: usize) -> Option<(Found, usize)> {
+    let toks = &sentence.tokens;
+    // "according to X"
+    if let Some(i) = (from..toks.len().saturating_sub(1))
+        .find(|&i| toks[i].lower(body) == "according" && toks[i + 1].lower(body) == "to")
+    {
+        return according_to(body, sentence, i).map(|f| (f, toks.len()));
+    }
+    let cue_at = (from..toks.len()).find(|&i| {
+        let t = &toks[i];
+        t.kind == TokenKind::Word
+            && is_cue_word(t.text(body))
+            && !inside_quote(sentence, t.start)
+            && plausible_cue(body, toks, i)
+    })?;
+    let next = cue_at + 1;
+    relation_at(body, sentence, cue_at)
+        .map(|f| (f, next))
+        .or_else(|| extract_from_sentence(body, sentence, next))
+}
+
+/// The relation of the sentence's last cue when it follows "…, SOURCE".
+fn tail_relation(body: &str, sentence: &Sentence) -> Option<Found> {
+    let toks = &sentence.tokens;
+    let cue_at = (0..toks.len()).rev().find(|&i| {
+        toks[i].kind == TokenKind::Word
+            && is_cue_word(toks[i].text(body))
+            && !inside_quote(sentence, toks[i].start)
+            && plausible_cue(body, toks, i)
+    })?;
+    let start = extend_cue_left(body, toks, cue_at);
+    comma_before(body, toks, start)?;
+    relation_at(body, sentence, cue_at)
+}
+
+fn relation_at(body: &str, sentence: &Sentence, cue_at: usize) -> Option<Found> {
+    let toks = &sentence.tokens;
+    let cue_start_idx = extend_cue_left(body, toks, cue_at);
+    let cue = (toks[cue_start_idx].start, toks[cue_at].end);
+
+    // Content first: "…, SOURCE said." or "…, said SOURCE." or "“…,” SOURCE said."
+    if let Some(comma) = comma_before(body, toks, cue_start_idx) {
+        let content = trim_range(body, sentence.start, toks[comma].start);
+        if content.1 > content.0 {
+            let first_word = (comma + 1..cue_start_idx).find(|&j| toks[j].kind == TokenKind::Word);
+            let source = if let Some(w) = first_word {
+                Some((toks[w].start, toks[cue_start_idx - 1].end))
+            } else {
+                // Inverted: ", said the minister."
+                noun_phrase_after(body, toks, cue_at + 1)
+            };
+            return Some(Found {
+                source,
+                cue,
+                content,
+            });
+        }
+    }
+    // Source first: "SOURCE said (that) …"
+    let source = noun_phrase_before(body, toks, cue_start_idx)?;
+    let mut after = cue_at + 1;
+    if toks[cue_at].lower(body) == "told" || toks[cue_at].lower(body) == "tells" {
+        after = skip_recipient(body, toks, after);
+    }
+    // "said in a statement", "said Friday": the content starts after them.
+    while after < toks.len()
+        && toks[after].kind == TokenKind::Punct
+        && body[toks[after].start..toks[after].end].trim() == ":"
+    {
+        after += 1;
+    }
+    if after >= toks.len() {
+        return None;
+    }
+    let content = trim_range(body, toks[after].start, sentence.end);
+    if content.1 <= content.0 {
+        return None;
+    }
+    Some(Found {
+        source: Some(source),
+        cue,
+        content,
+    })
+}
+
+fn is_quote_mark(s: &str) -> bool {
+    matches!(s, "”" | "\"" | "’")
+}
+
+/// A cue verb inside a quotation is part of the quoted content.
+fn inside_quote(sentence: &Sentence, at: usize) -> bool {
+    sentence.quoted.iter().any(|&(s, e)| s < at && at < e)
+}
+
+/// Rules out uses of cue words that do not report speech ("show" as a noun
+/// after "the", "found" as in "they found the body"… kept simple).
+fn plausible_cue(body: &str, toks: &[Token], i: usize) -> bool {
+    let prev = i.checked_sub(1).map(|p| toks[p].lower(body));
+    !matches!(prev.as_deref(), Some("the" | "a" | "an" | "to"))
+}
+
+fn extend_cue_left(body: &str, toks: &[Token], cue: usize) -> usize {
+    let mut start = cue;
+    while start > 0
+        && toks[start - 1].kind == TokenKind::Word
+        && CUE_AUXILIARIES.contains(&toks[start - 1].lower(body).as_str())
+    {
+        start -= 1;
+    }
+    start
+}
+
+/// The comma that ends a leading content before "SOURCE said": at most 8
+/// tokens before the cue, with only noun-phrase words between.
+fn comma_before(body: &str, toks: &[Token], cue: usize) -> Option<usize> {
+    let lo = cue.saturating_sub(9);
+    (lo..cue).rev().find(|&j| {
+        toks[j].kind == TokenKind::Punct
+            && body[toks[j].start..toks[j].end].contains(',')
+            && j > 0
+            && toks[j + 1..cue].iter().all(|t| {
+                (t.kind == TokenKind::Word && !NOT_IN_SOURCE.contains(&t.lower(body).as_str()))
+                    || is_quote_mark(t.text(body))
+            })
+    })
+}
+
+fn noun_phrase_before(body: &str, toks: &[Token], cue: usize) -> Option<(usize, usize)> {
+    if cue == 0 {
+        return None;
+    }
+    let mut start = cue;
+    while start > 0 {
+        let t = &toks[start - 1];
+        if t.kind != TokenKind::Word || NOT_IN_SOURCE.contains(&t.lower(body).as_str()) {
+            break;
+        }
+        start -= 1;
+        if cue - start >= 10 {
+            break;
+        }
+    }
+    (start < cue).then(|| (toks[start].start, toks[cue - 1].end))
+}
+
+fn noun_phrase_after(body: &str, toks: &[Token], from: usize) -> Option<(usize, usize)> {
+    let mut end = from;
+    while end < toks.len()
+        && toks[end].kind == TokenKind::Word
+        && !NOT_IN_SOURCE.contains(&toks[end].lower(body).as_str())
+        && end - from < 12
+    {
+        end += 1;
+    }
+    (end > from).then(|| (toks[from].start, toks[end - 1].end))
+}
+
+/// After "told": the listener ("reporters", "The Post", "him"), up to "that"
+/// when it comes soon.
+fn skip_recipient(body: &str, toks: &[Token], from: usize) -> usize {
+    if let Some(that) = (from..toks.len().min(from + 7)).find(|&j| toks[j].lower(body) == "that") {
+        return that;
+    }
+    let mut j = from;
+    while j < toks.len() && j < from + 4 && toks[j].kind == TokenKind::Word {
+        let w = toks[j].text(body);
+        let lower = toks[j].lower(body);
+        let listener = w.chars().next().is_some_and(char::is_uppercase)
+            || matches!(
+                lower.as_str(),
+                "reporters"
+                    | "him"
+                    | "her"
+                    | "them"
+                    | "us"
+                    | "me"
+                    | "the"
+                    | "a"
+                    | "an"
+                    | "supporters"
+                    | "voters"
+                    | "journalists"
+                    | "cnn"
+                    | "interviewers"
+            );
+        if !listener {
+            break;
+        }
+        j += 1;
+    }
+    if j < toks.len() && toks[j].kind == TokenKind::Punct {
+        j += 1;
+    }
+    j
+}
+
+fn according_to(body: &str, sentence: &Sentence, i: usize) -> Option<Found> {
+    let toks = &sentence.tokens;
+    let cue = (toks[i].start, toks[i + 1].end);
+    let source = noun_phrase_after(body, toks, i + 2);
+    let source_end_idx = (i + 2..toks.len())
+        .find(|&j| toks[j].kind == TokenKind::Punct)
+        .unwrap_or(toks.len());
+    let content = if i == 0 || (i == 1 && toks[0].kind == TokenKind::Punct) {
+        // "According to X, …"
+        let from = (source_end_idx + 1).min(toks.len() - 1);
+        trim_range(body, toks[from].start, sentence.end)
+    } else {
+        // "…, according to X."
+        trim_range(body, sentence.start, toks[i - 1].end.min(toks[i].start))
+    };
+    (content.1 > content.0).then_some(Found {
+        source,
+        cue,
+        content,
+    })
+}
+
+/// Trims whitespace and a trailing comma from a byte range.
+fn trim_range(body: &str, start: usize, end: usize) -> (usize, usize) {
+    let s = &body[start..end];
+    let lead = s.len() - s.trim_start().len();
+    let t = s.trim_end().trim_end_matches(',').trim_end();
+    (start + lead, start + t.len().max(lead))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(body: &str) -> Vec<(Option<String>, String, String)> {
+        let chars: Vec<char> = body.chars().collect();
+        let cut = |s: Span| chars[s.start..s.end].iter().collect::<String>();
+        extract(body)
+            .into_iter()
+            .map(|a| (a.source.map(cut), cut(a.cue), cut(a.content)))
+            .collect()
+    }
+
+    #[test]
+    fn content_first_with_source_and_cue_after_a_comma() {
+        let got = parts("Secret Service protocol called for a trauma center, sources said.");
+        assert_eq!(
+            got,
+            vec![(
+                Some("sources".into()),
+                "said".into(),
+                "Secret Service protocol called for a trauma center".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn source_first_keeps_that_and_skips_the_listener() {
+        let got = parts("The New York Post reports that Clinton’s team avoided the hospital.");
+        assert_eq!(got[0].0.as_deref(), Some("The New York Post"));
+        assert_eq!(got[0].1, "reports");
+        assert_eq!(got[0].2, "that Clinton’s team avoided the hospital.");
+        let got = parts("The minister told reporters that the ferry was overloaded.");
+        assert_eq!(got[0].1, "told");
+        assert_eq!(got[0].2, "that the ferry was overloaded.");
+    }
+
+    #[test]
+    fn a_quotation_split_by_its_cue_is_one_sentence_and_offsets_count_characters() {
+        let body = "Zürich: “We will,” he said, “never agree.” Then nothing.";
+        let a = &extract(body)[0];
+        let chars: Vec<char> = body.chars().collect();
+        let cut = |s: Span| chars[s.start..s.end].iter().collect::<String>();
+        assert_eq!(cut(a.cue), "said");
+        assert_eq!(a.source.map(cut).as_deref(), Some("he"));
+    }
+
+    #[test]
+    fn according_to_either_side() {
+        let got = parts("According to the coast guard, 17 citizens were identified.");
+        assert_eq!(got[0].0.as_deref(), Some("the coast guard"));
+        assert_eq!(got[0].1, "According to");
+        assert_eq!(got[0].2, "17 citizens were identified.");
+        let got = parts("The vessel was overloaded, according to a Japanese diplomatic source.");
+        assert_eq!(got[0].0.as_deref(), Some("a Japanese diplomatic source"));
+        assert_eq!(got[0].2, "The vessel was overloaded");
+    }
+
+    #[test]
+    fn inverted_and_auxiliary_cues() {
+        let got = parts("“The search goes on,” said Ana Robles.");
+        assert_eq!(got[0].0.as_deref(), Some("Ana Robles"));
+        let got = parts("The mayor has said the shelters stay open.");
+        assert_eq!(got[0].1, "has said");
+        assert_eq!(got[0].0.as_deref(), Some("The mayor"));
+    }
+}
