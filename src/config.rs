@@ -61,6 +61,10 @@ pub struct EvalAttributionArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also list the cues most often missed and most often wrongly found
+    /// (for error analysis).
+    #[arg(long)]
+    pub errors: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -60,6 +60,8 @@ pub fn run(args: &EvalAttributionArgs) -> anyhow::Result<()> {
     let mut overall = Scores::default();
     let mut by_publisher: BTreeMap<String, Scores> = BTreeMap::new();
     let (mut files, mut gold_relations, mut predicted_relations) = (0, 0, 0);
+    let mut missed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut spurious: BTreeMap<String, usize> = BTreeMap::new();
     let mut anns: Vec<_> = fs::read_dir(&ann_dir)
         .with_context(|| format!("reading {}", ann_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -84,6 +86,15 @@ pub fn run(args: &EvalAttributionArgs) -> anyhow::Result<()> {
         let gold = parse_brat(&fs::read_to_string(&path)?);
         let predicted = &predictions[text_key.as_str()];
         let scores = score_document(&texts[&text_key], &gold, predicted);
+        if args.errors {
+            cue_errors(
+                &texts[&text_key],
+                &gold,
+                predicted,
+                &mut missed,
+                &mut spurious,
+            );
+        }
         overall.add(&scores);
         if let Some(publisher) = publishers.get(&text_key) {
             by_publisher
@@ -120,6 +131,21 @@ pub fn run(args: &EvalAttributionArgs) -> anyhow::Result<()> {
         report.texts, files, gold_relations, predicted_relations, report.mb_per_s
     );
     print_table("overall", &report.overall);
+    if args.errors {
+        for (title, counts) in [
+            ("missed cues", &missed),
+            ("cues found but not annotated", &spurious),
+        ] {
+            let mut list: Vec<_> = counts.iter().collect();
+            list.sort_by(|a, b| b.1.cmp(a.1));
+            let top: Vec<String> = list
+                .iter()
+                .take(40)
+                .map(|(k, v)| format!("{k:?} {v}"))
+                .collect();
+            println!("{title}: {}\n", top.join(", "));
+        }
+    }
     for (publisher, r) in &report.per_publisher {
         print_table(publisher, r);
     }
@@ -154,4 +180,55 @@ fn read_publishers(path: &Path) -> anyhow::Result<HashMap<String, String>> {
             Some((cells.get(f)?.to_string(), cells.get(p)?.to_string()))
         })
         .collect())
+}
+
+/// Counts gold cues no prediction overlaps, and predicted cues no gold cue
+/// overlaps, by their lowercased text.
+fn cue_errors(
+    text: &str,
+    gold: &[claimtrail::domain::attribution::eval::GoldRelation],
+    predicted: &[Attribution],
+    missed: &mut BTreeMap<String, usize>,
+    spurious: &mut BTreeMap<String, usize>,
+) {
+    let chars: Vec<char> = text.chars().collect();
+    let cut = |s: claimtrail::domain::attribution::Span| {
+        chars[s.start.min(chars.len())..s.end.min(chars.len())]
+            .iter()
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let overlaps = |a: claimtrail::domain::attribution::Span,
+                    b: claimtrail::domain::attribution::Span| {
+        a.start < b.end && b.start < a.end
+    };
+    for g in gold.iter().filter_map(|g| g.cue) {
+        if !predicted.iter().any(|p| overlaps(p.cue, g)) {
+            let n = missed.entry(cut(g)).or_default();
+            *n += 1;
+            if std::env::var_os("CLAIMTRAIL_EVAL_CONTEXT").is_some()
+                && cut(g) == "said"
+                && *n % 50 == 1
+            {
+                let from = g.start.saturating_sub(120);
+                let to = (g.end + 60).min(chars.len());
+                eprintln!(
+                    "MISSED: {}",
+                    chars[from..to]
+                        .iter()
+                        .collect::<String>()
+                        .replace('\n', " / ")
+                );
+            }
+        }
+    }
+    for p in predicted {
+        if !gold
+            .iter()
+            .filter_map(|g| g.cue)
+            .any(|g| overlaps(p.cue, g))
+        {
+            *spurious.entry(cut(p.cue)).or_default() += 1;
+        }
+    }
 }

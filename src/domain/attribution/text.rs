@@ -215,7 +215,16 @@ fn tokenize(body: &str, start: usize, end: usize) -> (Vec<Token>, Vec<(usize, us
                     break;
                 }
             }
-            let e = if j < chars.len() { chars[j].0 } else { end };
+            let mut e = if j < chars.len() { chars[j].0 } else { end };
+            // "Mr." and "F." keep their period: it belongs to the name.
+            if j < chars.len() && chars[j].1 == '.' {
+                let word = &body[at..e];
+                let initial = word.chars().count() == 1 && word.chars().all(char::is_uppercase);
+                if initial || ABBREVIATIONS.contains(&word.to_lowercase().as_str()) {
+                    j += 1;
+                    e = if j < chars.len() { chars[j].0 } else { end };
+                }
+            }
             tokens.push(Token {
                 start: at,
                 end: e,
@@ -283,6 +292,14 @@ mod tests {
                 "New paragraph"
             ]
         );
+    }
+
+    #[test]
+    fn titles_and_initials_keep_their_period() {
+        let body = "Mr. John F. Kennedy said so.";
+        let sentence = &sentences(body)[0];
+        let words: Vec<&str> = sentence.tokens.iter().map(|t| t.text(body)).collect();
+        assert_eq!(words, ["Mr.", "John", "F.", "Kennedy", "said", "so", "."]);
     }
 
     #[test]
