@@ -309,8 +309,9 @@ const CONTINUING_CUES: &[&str] = &[
 
 /// Words that cannot be part of a source noun phrase.
 const NOT_IN_SOURCE: &[&str] = &[
-    "that", "which", "because", "but", "and", "if", "when", "while", "although", "as", "so", "is",
-    "was", "are", "were", "be", "been", "will", "would", "could", "should", "not",
+    "that", "which", "because", "but", "and", "if", "when", "while", "although", "as", "so", "who",
+    "whom", "whose", "where", "what", "how", "why", "then", "also", "is", "was", "are", "were",
+    "be", "been", "will", "would", "could", "should", "not",
 ];
 
 /// The relation of the first cue at or after token `from`, and the token to
@@ -441,7 +442,10 @@ fn comma_before(body: &str, toks: &[Token], cue: usize) -> Option<usize> {
     let lo = cue.saturating_sub(9);
     (lo..cue).rev().find(|&j| {
         toks[j].kind == TokenKind::Punct
-            && body[toks[j].start..toks[j].end].contains(',')
+            && (body[toks[j].start..toks[j].end].contains(',')
+                // “…?” she asked. / "…!" he said.
+                || (matches!(toks[j].text(body), "?" | "!")
+                    && toks.get(j + 1).is_some_and(|t| is_quote_mark(t.text(body)))))
             && j > 0
             && toks[j + 1..cue].iter().all(|t| {
                 (t.kind == TokenKind::Word && !NOT_IN_SOURCE.contains(&t.lower(body).as_str()))
@@ -455,6 +459,15 @@ fn noun_phrase_before(body: &str, toks: &[Token], cue: usize) -> Option<(usize, 
         return None;
     }
     let mut start = cue;
+    // "Rep. Steve Israel (D-N.Y.) said": the parenthesis belongs to the name.
+    if start > 0 && toks[start - 1].text(body) == ")" {
+        if let Some(open) = (start.saturating_sub(8)..start - 1)
+            .rev()
+            .find(|&j| toks[j].text(body) == "(")
+        {
+            start = open;
+        }
+    }
     while start > 0 {
         let t = &toks[start - 1];
         if t.kind != TokenKind::Word || NOT_IN_SOURCE.contains(&t.lower(body).as_str()) {
