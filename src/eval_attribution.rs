@@ -204,22 +204,7 @@ fn cue_errors(
     };
     for g in gold.iter().filter_map(|g| g.cue) {
         if !predicted.iter().any(|p| overlaps(p.cue, g)) {
-            let n = missed.entry(cut(g)).or_default();
-            *n += 1;
-            if std::env::var_os("CLAIMTRAIL_EVAL_CONTEXT").is_some()
-                && cut(g) == "said"
-                && *n % 50 == 1
-            {
-                let from = g.start.saturating_sub(120);
-                let to = (g.end + 60).min(chars.len());
-                eprintln!(
-                    "MISSED: {}",
-                    chars[from..to]
-                        .iter()
-                        .collect::<String>()
-                        .replace('\n', " / ")
-                );
-            }
+            *missed.entry(cut(g)).or_default() += 1;
         }
     }
     for p in predicted {
