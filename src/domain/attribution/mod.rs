@@ -369,21 +369,29 @@ fn relation_at(body: &str, sentence: &Sentence, cue_at: usize) -> Option<Found> 
         let content = trim_range(body, sentence.start, toks[comma].start);
         if content.1 > content.0 {
             let first_word = (comma + 1..cue_start_idx).find(|&j| toks[j].kind == TokenKind::Word);
+            let after_quote =
+                (comma.saturating_sub(1)..cue_start_idx).any(|j| is_quote_mark(toks[j].text(body)));
             let source = if let Some(w) = first_word {
                 Some((toks[w].start, toks[cue_start_idx - 1].end))
             } else {
-                // Inverted: ", said the minister."
+                // Inverted: "“…,” said the minister."
                 noun_phrase_after(body, toks, cue_at + 1)
             };
-            return Some(Found {
-                source,
-                cue,
-                content,
-            });
+            // "X, who met them, said that …" is no content-first relation: a
+            // bare comma before the cue needs a quotation before it.
+            if first_word.is_some() || after_quote {
+                return Some(Found {
+                    source,
+                    cue,
+                    content,
+                });
+            }
         }
     }
-    // Source first: "SOURCE said (that) …"
-    let source = noun_phrase_before(body, toks, cue_start_idx)?;
+    // Source first: "SOURCE said (that) …". When no noun phrase stands right
+    // before the cue ("The president, who…, said that …"), the relation is
+    // still one, with its source unknown.
+    let source = noun_phrase_before(body, toks, cue_start_idx);
     let mut after = cue_at + 1;
     if toks[cue_at].lower(body) == "told" || toks[cue_at].lower(body) == "tells" {
         after = skip_recipient(body, toks, after);
@@ -403,7 +411,7 @@ fn relation_at(body: &str, sentence: &Sentence, cue_at: usize) -> Option<Found> 
         return None;
     }
     Some(Found {
-        source: Some(source),
+        source,
         cue,
         content,
     })
@@ -618,6 +626,17 @@ mod tests {
         let got = parts("The vessel was overloaded, according to a Japanese diplomatic source.");
         assert_eq!(got[0].0.as_deref(), Some("a Japanese diplomatic source"));
         assert_eq!(got[0].2, "The vessel was overloaded");
+    }
+
+    #[test]
+    fn a_source_cut_off_by_a_clause_is_left_unknown() {
+        let got = parts("The president, who met the families, said that the search goes on.");
+        assert_eq!(
+            got,
+            vec![(None, "said".into(), "that the search goes on.".into())]
+        );
+        // "United States" is no cue, and a relative clause ends a source.
+        assert!(parts("The United States is large.").is_empty());
     }
 
     #[test]
