@@ -278,6 +278,15 @@ const CUE_VERBS: &[&str] = &[
     "wondered",
     "demanded",
     "demands",
+    "referring",
+    "sought",
+    "seeking",
+    "offered",
+    "dismissed",
+    "asking",
+    "sees",
+    "saw",
+    "plans",
 ];
 
 /// Words that may stand before a cue and belong to it ("has said", "also said").
