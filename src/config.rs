@@ -65,6 +65,10 @@ pub struct EvalAttributionArgs {
     /// (for error analysis).
     #[arg(long)]
     pub errors: bool,
+    /// Write every text's predicted relations to this file, one JSON object
+    /// per text (for error analysis).
+    #[arg(long)]
+    pub predictions: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -55,6 +55,16 @@ pub fn run(args: &EvalAttributionArgs) -> anyhow::Result<()> {
         .map(|(k, t)| (k.as_str(), extract(t)))
         .collect();
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.predictions {
+        let mut out = String::new();
+        for (text, relations) in &predictions {
+            out.push_str(&serde_json::to_string(
+                &serde_json::json!({ "text": text, "relations": relations }),
+            )?);
+            out.push('\n');
+        }
+        fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
+    }
     let bytes: usize = texts.values().map(String::len).sum();
 
     let mut overall = Scores::default();
