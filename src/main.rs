@@ -13,7 +13,7 @@ use claimtrail::config::{
     UserCommand,
 };
 use claimtrail::domain::auth::Role;
-use claimtrail::domain::import::{self, LineSplitter};
+use claimtrail::domain::import;
 use claimtrail::error::{AppError, AppResult};
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use claimtrail::storage::events::AuditContext;
@@ -181,8 +181,6 @@ fn import_command(args: ImportArgs) -> anyhow::Result<()> {
             None => cli_actor(),
         };
         let mut importer = Importer::new(conn, ctx, batch, args.max_line_bytes);
-        let mut splitter = LineSplitter::new(args.max_line_bytes);
-        let mut lines = Vec::new();
         let mut chunk = vec![0u8; 1 << 20];
         loop {
             let n = input
@@ -191,14 +189,7 @@ fn import_command(args: ImportArgs) -> anyhow::Result<()> {
             if n == 0 {
                 break;
             }
-            splitter.push(&chunk[..n], &mut lines);
-            for line in lines.drain(..) {
-                importer.push(line).await?;
-            }
-        }
-        splitter.finish(&mut lines);
-        for line in lines.drain(..) {
-            importer.push(line).await?;
+            importer.push_bytes(&chunk[..n]).await?;
         }
         importer.finish().await
     })?;

@@ -768,6 +768,17 @@ pub async fn revisions(
         .collect())
 }
 
+/// Whether the claim exists (to tell a missing claim from a missing revision).
+async fn exists(conn: &mut AsyncPgConnection, claim_id: i64) -> AppResult<bool> {
+    Ok(claims::table
+        .find(claim_id)
+        .select(claims::id)
+        .first::<i64>(conn)
+        .await
+        .optional()?
+        .is_some())
+}
+
 pub async fn revision(
     conn: &mut AsyncPgConnection,
     claim_id: i64,
@@ -780,15 +791,10 @@ pub async fn revision(
         .await
         .optional()?;
     let Some(row) = row else {
-        let exists = claims::table
-            .find(claim_id)
-            .select(claims::id)
-            .first::<i64>(conn)
-            .await
-            .optional()?;
-        return Err(match exists {
-            Some(_) => AppError::not_found(format!("revision {revision} of claim {claim_id}")),
-            None => AppError::not_found(format!("claim {claim_id}")),
+        return Err(if exists(conn, claim_id).await? {
+            AppError::not_found(format!("revision {revision} of claim {claim_id}"))
+        } else {
+            AppError::not_found(format!("claim {claim_id}"))
         });
     };
     let appearances = appearances_of(conn, claim_id, row.appearances_revision).await?;
@@ -1062,18 +1068,13 @@ pub async fn as_of(
         .await
         .optional()?;
     let Some(row) = row else {
-        let exists = claims::table
-            .find(claim_id)
-            .select(claims::id)
-            .first::<i64>(conn)
-            .await
-            .optional()?;
-        return Err(AppError::NotFound(match exists {
-            Some(_) => format!(
+        return Err(AppError::NotFound(if exists(conn, claim_id).await? {
+            format!(
                 "claim {claim_id} was not yet recorded at {}",
                 at.to_rfc3339()
-            ),
-            None => format!("claim {claim_id} does not exist"),
+            )
+        } else {
+            format!("claim {claim_id} does not exist")
         }));
     };
     let appearances = appearances_of(conn, claim_id, row.appearances_revision).await?;

@@ -20,7 +20,7 @@ use super::schema::{speakers, stories};
 use super::speakers::find_ids_by_names;
 use crate::domain::claim::{Appearance, ClaimFields, NewClaim, ValidNewClaim};
 use crate::domain::import::{
-    ImportReport, Line, LineError, RejectedBatch, field_errors, parse_line,
+    ImportReport, Line, LineError, LineSplitter, RejectedBatch, field_errors, parse_line,
 };
 use crate::domain::validation::Validator;
 use crate::error::{AppError, AppResult, FieldError};
@@ -39,6 +39,8 @@ pub struct Importer<'c> {
     ctx: AuditContext,
     batch_size: usize,
     max_line: usize,
+    /// Cuts the incoming bytes into lines.
+    splitter: LineSplitter,
     pending: Vec<Line>,
     report: ImportReport,
     started: Instant,
@@ -63,6 +65,7 @@ impl<'c> Importer<'c> {
             ctx,
             batch_size,
             max_line,
+            splitter: LineSplitter::new(max_line),
             pending: Vec::with_capacity(batch_size),
             report: ImportReport::default(),
             started: Instant::now(),
@@ -74,18 +77,31 @@ impl<'c> Importer<'c> {
         }
     }
 
-    /// Takes the next line; a full batch is checked and written at once.
-    pub async fn push(&mut self, line: Line) -> AppResult<()> {
-        self.report.lines += 1;
-        self.pending.push(line);
-        if self.pending.len() >= self.batch_size {
-            self.flush().await?;
+    /// Takes the next bytes of the input, in chunks of any size; each full
+    /// batch is checked and written as soon as its last line is complete.
+    pub async fn push_bytes(&mut self, chunk: &[u8]) -> AppResult<()> {
+        let mut lines = Vec::new();
+        self.splitter.push(chunk, &mut lines);
+        self.take(lines).await
+    }
+
+    async fn take(&mut self, lines: Vec<Line>) -> AppResult<()> {
+        for line in lines {
+            self.report.lines += 1;
+            self.pending.push(line);
+            if self.pending.len() >= self.batch_size {
+                self.flush().await?;
+            }
         }
         Ok(())
     }
 
-    /// Writes the last, partial batch and reports.
+    /// Reads the last line (if the input did not end with a newline), writes
+    /// the last, partial batch and reports.
     pub async fn finish(mut self) -> AppResult<ImportReport> {
+        let mut lines = Vec::new();
+        self.splitter.finish(&mut lines);
+        self.take(lines).await?;
         self.flush().await?;
         self.report.finish(self.started.elapsed());
         Ok(self.report)
@@ -107,8 +123,8 @@ impl<'c> Importer<'c> {
         let mut ready = Vec::with_capacity(parsed.len());
         let mut invalid = 0u64;
         for (line, result) in parsed {
-            match result.and_then(|claim| self.check(claim)) {
-                Ok(claim) => ready.push(ReadyClaim { line, ..claim }),
+            match result.and_then(|claim| self.check(line, claim)) {
+                Ok(claim) => ready.push(claim),
                 Err(errors) => {
                     invalid += 1;
                     self.report.line_error(LineError { line, errors });
@@ -210,7 +226,7 @@ impl<'c> Importer<'c> {
     }
 
     /// Validates one decoded line against what the database holds.
-    fn check(&self, mut claim: NewClaim) -> Result<ReadyClaim, Vec<FieldError>> {
+    fn check(&self, line: u64, mut claim: NewClaim) -> Result<ReadyClaim, Vec<FieldError>> {
         if let (None, Some(name)) = (claim.speaker_id, claim.speaker.as_deref()) {
             match self.speaker_names.get(&name_key(name)).copied().flatten() {
                 Some(id) => claim.speaker_id = Some(id),
@@ -245,7 +261,7 @@ impl<'c> Importer<'c> {
         let appearances = self.articles.resolve(fields.story_id, &appearances, &mut v);
         v.finish().map_err(field_errors)?;
         Ok(ReadyClaim {
-            line: 0,
+            line,
             fields,
             appearances,
         })

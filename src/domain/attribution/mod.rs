@@ -52,43 +52,33 @@ pub struct Attribution {
 /// Finds the attribution relations of `body`, in text order.
 pub fn extract(body: &str) -> Vec<Attribution> {
     let index = text::CharIndex::new(body);
-    let mut found: Vec<(usize, usize, Attribution)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     for sentence in text::sentences(body) {
-        // Every cue of the sentence that is not inside a quotation or inside
-        // the content of a relation found before it ("X said that Y told…"
-        // is one relation here).
         // "…, SOURCE said." first: its content holds any earlier cue word.
-        if let Some(a) = tail_relation(body, &sentence) {
-            let attribution = Attribution {
-                source: a.source.map(|(s, e)| index.span(s, e)),
-                cue: index.span(a.cue.0, a.cue.1),
-                content: index.span(a.content.0, a.content.1),
-                kind: kind_of(&body[a.content.0..a.content.1]),
-            };
-            found.push((a.content.0, a.content.1, attribution));
-        }
+        found.extend(tail_relation(body, &sentence));
+        // Then every cue of the sentence that is not inside a quotation or
+        // inside the content of the relation found before it ("X said that
+        // Y told…" is one relation here).
         let mut from = 0;
         while let Some((a, next)) = extract_from_sentence(body, &sentence, from) {
             from = next;
-            let nested = found
-                .last()
-                .is_some_and(|last: &(usize, usize, Attribution)| {
-                    (last.0 <= a.cue.0 && a.cue.1 <= last.1)
-                        || index.span(a.cue.0, a.cue.1) == last.2.cue
-                });
-            if nested {
-                continue;
+            let nested = found.last().is_some_and(|last| {
+                (last.content.0 <= a.cue.0 && a.cue.1 <= last.content.1) || last.cue == a.cue
+            });
+            if !nested {
+                found.push(a);
             }
-            let attribution = Attribution {
-                source: a.source.map(|(s, e)| index.span(s, e)),
-                cue: index.span(a.cue.0, a.cue.1),
-                content: index.span(a.content.0, a.content.1),
-                kind: kind_of(&body[a.content.0..a.content.1]),
-            };
-            found.push((a.content.0, a.content.1, attribution));
         }
     }
-    found.into_iter().map(|(_, _, a)| a).collect()
+    found
+        .into_iter()
+        .map(|a| Attribution {
+            source: a.source.map(|(s, e)| index.span(s, e)),
+            cue: index.span(a.cue.0, a.cue.1),
+            content: index.span(a.content.0, a.content.1),
+            kind: kind_of(&body[a.content.0..a.content.1]),
+        })
+        .collect()
 }
 
 /// Byte ranges of one relation.

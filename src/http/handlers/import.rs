@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::auth::Action;
-use crate::domain::import::{self, LineSplitter};
+use crate::domain::import;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::problem::Problem;
@@ -46,8 +46,6 @@ pub async fn claims(
 
     let mut conn = state.pool.get().await?;
     let mut importer = Importer::new(&mut conn, caller.audit(), batch, max_line);
-    let mut splitter = LineSplitter::new(max_line);
-    let mut lines = Vec::new();
     let mut received: u64 = 0;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
@@ -62,14 +60,7 @@ pub async fn claims(
                 limits.max_import_bytes
             )));
         }
-        splitter.push(&chunk, &mut lines);
-        for line in lines.drain(..) {
-            importer.push(line).await?;
-        }
-    }
-    splitter.finish(&mut lines);
-    for line in lines.drain(..) {
-        importer.push(line).await?;
+        importer.push_bytes(&chunk).await?;
     }
     let report = importer.finish().await?;
     if report.lines == 0 {
