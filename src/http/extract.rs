@@ -4,6 +4,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
@@ -17,38 +18,62 @@ use sha2::{Digest, Sha256};
 /// with the path of any offending field.
 pub struct JsonBody<T>(pub T);
 
+/// A JSON request body that may be left out: an empty body is `None`.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req.mime_type().ok().flatten().is_some_and(|m| {
-            m.type_() == "application"
-                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
-        });
-        let bytes = web::Bytes::from_request(req, payload);
-        let req = req.clone();
-        Box::pin(async move {
-            if !content_type_ok {
-                return Err(AppError::UnsupportedMediaType(
-                    "the request body must be JSON, sent with Content-Type: application/json"
-                        .into(),
-                ));
-            }
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge(
-                        "the request body is larger than this server accepts".into(),
-                    )
-                } else {
-                    AppError::BadRequest(format!("the request body could not be read: {e}"))
-                }
-            })?;
-            req.extensions_mut()
-                .insert(BodyDigest(Sha256::digest(&bytes).into()));
-            decode_json(&bytes).map(JsonBody)
-        })
+        let body = read_json(req, payload, false);
+        Box::pin(async move { Ok(JsonBody(body.await?.expect("a body is required"))) })
     }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        Box::pin(read_json(req, payload, true).map(|r| r.map(OptionalJsonBody)))
+    }
+}
+
+/// Reads and decodes a JSON body; `None` only when `optional` and empty.
+fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    optional: bool,
+) -> LocalBoxFuture<'static, Result<Option<T>, AppError>> {
+    let content_type_ok = req.mime_type().ok().flatten().is_some_and(|m| {
+        m.type_() == "application"
+            && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+    });
+    let bytes = web::Bytes::from_request(req, payload);
+    let req = req.clone();
+    Box::pin(async move {
+        let bytes = bytes.await.map_err(|e| {
+            if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge(
+                    "the request body is larger than this server accepts".into(),
+                )
+            } else {
+                AppError::BadRequest(format!("the request body could not be read: {e}"))
+            }
+        })?;
+        if optional && bytes.is_empty() {
+            return Ok(None);
+        }
+        if !content_type_ok {
+            return Err(AppError::UnsupportedMediaType(
+                "the request body must be JSON, sent with Content-Type: application/json".into(),
+            ));
+        }
+        req.extensions_mut()
+            .insert(BodyDigest(Sha256::digest(&bytes).into()));
+        decode_json(&bytes).map(Some)
+    })
 }
 
 /// Path segments that do not parse (`/v1/claims/abc`) cannot name a resource.

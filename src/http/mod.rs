@@ -68,6 +68,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/articles/{id}/diff").route(web::get().to(articles::diff)))
                 .service(
+                    resource("/articles/{id}/extract").route(web::post().to(articles::extract)),
+                )
+                .service(
                     resource("/claims")
                         .route(web::post().to(claims::create))
                         .route(web::get().to(claims::list)),

@@ -259,17 +259,29 @@ async fn revise(
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<ArticleView> {
-    let found: Option<(ArticleRow, ArticleRevisionRow)> = articles::table
+    current(conn, id, false).await
+}
+
+/// The article's current revision, its row locked until the transaction
+/// ends: no revision can be posted meanwhile.
+pub async fn get_locked(conn: &mut AsyncPgConnection, id: i64) -> AppResult<ArticleView> {
+    current(conn, id, true).await
+}
+
+async fn current(conn: &mut AsyncPgConnection, id: i64, lock: bool) -> AppResult<ArticleView> {
+    let query = articles::table
         .inner_join(
             article_revisions::table.on(article_revisions::article_id
                 .eq(articles::id)
                 .and(article_revisions::revision.eq(articles::current_revision))),
         )
         .filter(articles::id.eq(id))
-        .select((ArticleRow::as_select(), ArticleRevisionRow::as_select()))
-        .first(conn)
-        .await
-        .optional()?;
+        .select((ArticleRow::as_select(), ArticleRevisionRow::as_select()));
+    let found: Option<(ArticleRow, ArticleRevisionRow)> = if lock {
+        query.for_update().first(conn).await.optional()?
+    } else {
+        query.first(conn).await.optional()?
+    };
     let (article, rev) = found.ok_or_else(|| AppError::not_found(format!("article {id}")))?;
     Ok(ArticleView::new(article, rev))
 }

@@ -7,6 +7,7 @@ pub mod claimreview;
 pub mod claims;
 pub mod cluster;
 pub mod events;
+pub mod extraction;
 pub mod idempotency;
 pub mod import;
 pub mod migrate;

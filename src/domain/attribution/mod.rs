@@ -14,7 +14,13 @@
 //! exclusive, as appearances store them.
 
 pub mod eval;
+pub mod hedge;
+mod proposal;
+pub mod source;
 mod text;
+pub mod time;
+
+pub use proposal::{HedgeView, Proposal, ProposedTime, propose};
 
 use serde::Serialize;
 
@@ -52,33 +58,37 @@ pub struct Attribution {
 /// Finds the attribution relations of `body`, in text order.
 pub fn extract(body: &str) -> Vec<Attribution> {
     let index = text::CharIndex::new(body);
-    let mut found: Vec<Found> = Vec::new();
-    for sentence in text::sentences(body) {
+    let (_, found) = relations(body);
+    found
+        .iter()
+        .map(|(_, a)| a.attribution(body, &index))
+        .collect()
+}
+
+/// The sentences of `body` and its relations, each with the index of its
+/// sentence.
+fn relations(body: &str) -> (Vec<Sentence>, Vec<(usize, Found)>) {
+    let sentences = text::sentences(body);
+    let mut found: Vec<(usize, Found)> = Vec::new();
+    for (n, sentence) in sentences.iter().enumerate() {
         // "…, SOURCE said." first: its content holds any earlier cue word.
-        found.extend(tail_relation(body, &sentence));
+        let first = found.len();
+        found.extend(tail_relation(body, sentence).map(|a| (n, a)));
         // Then every cue of the sentence that is not inside a quotation or
         // inside the content of the relation found before it ("X said that
         // Y told…" is one relation here).
         let mut from = 0;
-        while let Some((a, next)) = extract_from_sentence(body, &sentence, from) {
+        while let Some((a, next)) = extract_from_sentence(body, sentence, from) {
             from = next;
-            let nested = found.last().is_some_and(|last| {
+            let nested = found[first..].last().is_some_and(|(_, last)| {
                 (last.content.0 <= a.cue.0 && a.cue.1 <= last.content.1) || last.cue == a.cue
             });
             if !nested {
-                found.push(a);
+                found.push((n, a));
             }
         }
     }
-    found
-        .into_iter()
-        .map(|a| Attribution {
-            source: a.source.map(|(s, e)| index.span(s, e)),
-            cue: index.span(a.cue.0, a.cue.1),
-            content: index.span(a.content.0, a.content.1),
-            kind: kind_of(&body[a.content.0..a.content.1]),
-        })
-        .collect()
+    (sentences, found)
 }
 
 /// Byte ranges of one relation.
@@ -88,12 +98,39 @@ struct Found {
     content: (usize, usize),
 }
 
+impl Found {
+    fn attribution(&self, body: &str, index: &text::CharIndex) -> Attribution {
+        Attribution {
+            source: self.source.map(|(s, e)| index.span(s, e)),
+            cue: index.span(self.cue.0, self.cue.1),
+            content: index.span(self.content.0, self.content.1),
+            kind: kind_of(&body[self.content.0..self.content.1]),
+        }
+    }
+
+    /// From the first to the last byte of its spans.
+    fn extent(&self) -> (usize, usize) {
+        let mut lo = self.cue.0.min(self.content.0);
+        let mut hi = self.cue.1.max(self.content.1);
+        if let Some((s, e)) = self.source {
+            lo = lo.min(s);
+            hi = hi.max(e);
+        }
+        (lo, hi)
+    }
+}
+
 fn kind_of(content: &str) -> AttributionKind {
     let quotes = content
         .chars()
         .filter(|c| matches!(c, '“' | '”' | '"'))
         .count();
     let trimmed = content.trim_start_matches(['t', 'h', 'a', ' ']);
+    // “We will never agree,” he said: the content stops at the comma inside
+    // the quotation, before its closing mark.
+    if quotes == 1 && content.starts_with(['“', '"']) {
+        return AttributionKind::DirectQuote;
+    }
     if quotes >= 2 && (trimmed.starts_with(['“', '"']) || content.starts_with(['“', '"'])) {
         let inner = content.trim().trim_end_matches(['.', ',']);
         if inner.ends_with(['”', '"']) && quotes == 2 {
@@ -680,25 +717,30 @@ const NOT_IN_SOURCE: &[&str] = &[
 
 /// The relation of the first cue at or after token `from`, and the token to
 /// look on from.
-fn extract_from_sentence(body: &str, sentence: &Sentence, from: usize) -> Option<(Found, usize)> {
+fn extract_from_sentence(
+    body: &str,
+    sentence: &Sentence,
+    mut from: usize,
+) -> Option<(Found, usize)> {
     let toks = &sentence.tokens;
-    // "according to X"
-    if let Some(i) = (from..toks.len().saturating_sub(1))
-        .find(|&i| toks[i].lower(body) == "according" && toks[i + 1].lower(body) == "to")
-    {
-        return according_to(body, sentence, i).map(|f| (f, toks.len()));
+    // A loop, not recursion: a huge sentence of cue words must not grow the stack.
+    loop {
+        // "according to X"
+        if let Some(i) = sentence.according_to.filter(|&i| i >= from) {
+            return according_to(body, sentence, i).map(|f| (f, toks.len()));
+        }
+        let cue_at = (from..toks.len()).find(|&i| {
+            let t = &toks[i];
+            t.kind == TokenKind::Word
+                && is_cue_word(t.text(body))
+                && !inside_quote(sentence, t.start)
+                && plausible_cue(body, toks, i)
+        })?;
+        if let Some(found) = relation_at(body, sentence, cue_at) {
+            return Some((found, cue_at + 1));
+        }
+        from = cue_at + 1;
     }
-    let cue_at = (from..toks.len()).find(|&i| {
-        let t = &toks[i];
-        t.kind == TokenKind::Word
-            && is_cue_word(t.text(body))
-            && !inside_quote(sentence, t.start)
-            && plausible_cue(body, toks, i)
-    })?;
-    let next = cue_at + 1;
-    relation_at(body, sentence, cue_at)
-        .map(|f| (f, next))
-        .or_else(|| extract_from_sentence(body, sentence, next))
 }
 
 /// The relation of the sentence's last cue when it follows "…, SOURCE".

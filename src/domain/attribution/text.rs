@@ -32,6 +32,8 @@ pub struct Sentence {
     pub tokens: Vec<Token>,
     /// Byte ranges of quotations inside the sentence (marks included).
     pub quoted: Vec<(usize, usize)>,
+    /// The token of the first "according to", found once per sentence.
+    pub according_to: Option<usize>,
 }
 
 /// Byte offsets to character offsets.
@@ -176,11 +178,16 @@ fn push_sentence(body: &str, start: usize, end: usize, out: &mut Vec<Sentence>) 
     if tokens.is_empty() {
         return;
     }
+    let according_to = tokens.windows(2).position(|w| {
+        w[0].text(body).eq_ignore_ascii_case("according")
+            && w[1].text(body).eq_ignore_ascii_case("to")
+    });
     out.push(Sentence {
         start,
         end,
         tokens,
         quoted,
+        according_to,
     });
 }
 

@@ -9,37 +9,141 @@ use crate::domain::auth::Action;
 use crate::domain::diff::{SentenceDiff, split_sentences, unified};
 use crate::error::AppError;
 use crate::http::auth::Caller;
-use crate::http::extract::{AsOfQuery, JsonBody};
+use crate::http::extract::{AsOfQuery, JsonBody, OptionalJsonBody};
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
 use crate::http::pagination::ItemsBody;
 use crate::storage::articles::{self, PostOutcome};
+use crate::storage::extraction::{self, ApplyRequest, Extraction};
+use diesel_async::AsyncConnection;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeQuery {
+    /// Also extract the body's attributed claims and store them as
+    /// `proposed` claims, in the same transaction.
+    extract: Option<bool>,
+}
+
+/// An article as posted, with what extraction stored when it was asked for.
+#[derive(Serialize)]
+struct PostedArticle {
+    #[serde(flatten)]
+    posted: articles::ArticlePost,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extraction: Option<Extraction>,
+}
 
 /// Creates an article, or for a known URL appends a revision (201) or
-/// reports that nothing changed (200).
+/// reports that nothing changed (200). With `?extract=true` the current
+/// revision's claims are proposed and stored too (already logged spans are
+/// skipped, so posting the same body twice logs nothing twice).
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     key: IdempotencyKey,
+    query: web::Query<IntakeQuery>,
     JsonBody(body): JsonBody<NewArticle>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::LogContent)?;
     let article = body.validate(state.limits.max_body_chars)?;
     let ctx = caller.audit();
     let timeout = state.limits.diff_timeout;
+    let threshold = state.limits.duplicate_threshold;
+    let with_extraction = query.extract.unwrap_or(false);
     once(&state, &req, &ctx.actor, key, async |conn| {
-        let posted = articles::post(conn, &ctx, article, timeout).await?;
+        let (posted, extraction) = conn
+            .transaction(async |conn| {
+                let posted = articles::post(conn, &ctx, article, timeout).await?;
+                let extraction = if with_extraction {
+                    let request = ApplyRequest::default();
+                    Some(
+                        extraction::apply(conn, &ctx, posted.article.id, request, threshold)
+                            .await?,
+                    )
+                } else {
+                    None
+                };
+                Ok::<_, AppError>((posted, extraction))
+            })
+            .await?;
         let id = posted.article.id;
-        Ok(match posted.outcome {
-            PostOutcome::Created => {
-                Reply::json(StatusCode::CREATED, &posted)?.location(format!("/v1/articles/{id}"))
-            }
-            PostOutcome::Revised => Reply::json(StatusCode::CREATED, &posted)?.location(format!(
-                "/v1/articles/{id}/revisions/{}",
-                posted.article.revision
-            )),
-            PostOutcome::Unchanged => Reply::json(StatusCode::OK, &posted)?,
+        let (status, location) = match posted.outcome {
+            PostOutcome::Created => (StatusCode::CREATED, Some(format!("/v1/articles/{id}"))),
+            PostOutcome::Revised => (
+                StatusCode::CREATED,
+                Some(format!(
+                    "/v1/articles/{id}/revisions/{}",
+                    posted.article.revision
+                )),
+            ),
+            PostOutcome::Unchanged => (StatusCode::OK, None),
+        };
+        let reply = Reply::json(status, &PostedArticle { posted, extraction })?;
+        Ok(match location {
+            Some(l) => reply.location(l),
+            None => reply,
         })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractQuery {
+    /// Store the proposals as `proposed` claims instead of only showing them.
+    apply: Option<bool>,
+}
+
+/// With `apply=true`: which proposals to store.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractBody {
+    /// The revision the proposals were reviewed on; 409 when the article
+    /// has moved on since.
+    revision: Option<i32>,
+    /// Indices of the proposals to store (all when absent).
+    accept: Option<Vec<usize>>,
+}
+
+/// Proposes the attributed claims of the article's current revision; with
+/// `?apply=true` stores the accepted ones (201 when any claim was stored).
+pub async fn extract(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    query: web::Query<ExtractQuery>,
+    OptionalJsonBody(body): OptionalJsonBody<ExtractBody>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    if !query.apply.unwrap_or(false) {
+        caller.allow_read()?;
+        if body.is_some() {
+            return Err(AppError::BadRequest(
+                "a body (revision, accept) is only read with ?apply=true".into(),
+            ));
+        }
+        let mut conn = state.pool.get().await?;
+        return Ok(HttpResponse::Ok().json(extraction::preview(&mut conn, id).await?));
+    }
+    caller.require(Action::LogContent)?;
+    let request = body.map_or_else(ApplyRequest::default, |b| ApplyRequest {
+        revision: b.revision,
+        accept: b.accept,
+    });
+    let ctx = caller.audit();
+    let threshold = state.limits.duplicate_threshold;
+    once(&state, &req, &ctx.actor, key, async |conn| {
+        let done = extraction::apply(conn, &ctx, id, request, threshold).await?;
+        let stored = done.applied.as_ref().is_some_and(|a| !a.claims.is_empty());
+        let status = if stored {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Reply::json(status, &done)
     })
     .await
 }

@@ -1,0 +1,234 @@
+//! Claim proposals: each attribution relation with what a reporter needs to
+//! log it as a claim — the claim text, how its source reads and which
+//! earlier source it refers to, its hedges and suggested confidence, and the
+//! time of the statement resolved against the publication time.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::hedge::{self, ANONYMOUS_SOURCE_WEIGHT};
+use super::source::{self, Link, SourceReading};
+use super::text::CharIndex;
+use super::time::{self, TimeMention};
+use super::{Attribution, AttributionKind, relations};
+use crate::domain::claim::ClaimKind;
+use crate::domain::when::TimePrecision;
+
+/// A hedge cue of a proposal. An anonymous source is reported as the hedge
+/// "sources said" over its source and cue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HedgeView {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub weight: f64,
+}
+
+/// A resolved time expression, with its character span.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProposedTime {
+    pub expression: String,
+    pub start_char: usize,
+    pub end_char: usize,
+    pub start: DateTime<Utc>,
+    /// Exclusive.
+    pub end: DateTime<Utc>,
+    pub precision: TimePrecision,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub attribution: Attribution,
+    /// The statement as a claim: the content without "that", its enclosing
+    /// quotation marks or a trailing comma.
+    pub claim_text: String,
+    pub claim_kind: ClaimKind,
+    pub cue_text: String,
+    pub source_text: Option<String>,
+    pub source: Option<SourceReading>,
+    /// The earlier proposal whose (named) source this one's refers to.
+    pub source_link: Option<(usize, Link)>,
+    pub hedges: Vec<HedgeView>,
+    pub confidence: f64,
+    /// When the statement was made: a time expression of the sentence
+    /// outside the content, the one nearest the cue ("…, officials said
+    /// Friday").
+    pub when: Option<ProposedTime>,
+    /// Times inside the content: what the claim is about, not when it was
+    /// said ("contacts with North Korea this spring").
+    pub content_times: Vec<ProposedTime>,
+}
+
+/// Proposes the claims of an article body published at `published`.
+pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
+    let index = CharIndex::new(body);
+    let (sentences, found) = relations(body);
+    let readings: Vec<Option<SourceReading>> = found
+        .iter()
+        .map(|(_, f)| f.source.map(|(s, e)| source::read(&body[s..e])))
+        .collect();
+    let links = source::link_sources(&readings);
+    let mut times_cache: Vec<Option<Vec<TimeMention>>> = vec![None; sentences.len()];
+    found
+        .iter()
+        .zip(readings)
+        .zip(links)
+        .map(|(((n, f), reading), link)| {
+            let sentence = &sentences[*n];
+            let attribution = f.attribution(body, &index);
+            let extent = f.extent();
+            let mut hedges: Vec<HedgeView> = hedge::find(body, &sentence.tokens, extent)
+                .into_iter()
+                .map(|h| {
+                    let span = index.span(h.bytes.0, h.bytes.1);
+                    HedgeView {
+                        text: h.text,
+                        start: span.start,
+                        end: span.end,
+                        weight: h.weight,
+                    }
+                })
+                .collect();
+            if let (Some(SourceReading::Anonymous { .. }), Some(s)) = (&reading, attribution.source)
+            {
+                let (lo, hi) = (
+                    s.start.min(attribution.cue.start),
+                    s.end.max(attribution.cue.end),
+                );
+                hedges.push(HedgeView {
+                    text: "sources said".into(),
+                    start: lo,
+                    end: hi,
+                    weight: ANONYMOUS_SOURCE_WEIGHT,
+                });
+                hedges.sort_by_key(|h| h.start);
+            }
+            let confidence = hedge::confidence(hedges.iter().map(|h| h.weight));
+
+            let times = times_cache[*n]
+                .get_or_insert_with(|| time::find(body, &sentence.tokens, published));
+            let to_view = |m: &TimeMention| {
+                let span = index.span(m.bytes.0, m.bytes.1);
+                ProposedTime {
+                    expression: m.expression.clone(),
+                    start_char: span.start,
+                    end_char: span.end,
+                    start: m.start,
+                    end: m.end,
+                    precision: m.precision,
+                }
+            };
+            let inside = |m: &TimeMention| f.content.0 <= m.bytes.0 && m.bytes.1 <= f.content.1;
+            let when = times
+                .iter()
+                .filter(|m| !inside(m))
+                .min_by_key(|m| m.bytes.0.abs_diff(f.cue.0))
+                .map(to_view);
+            let content_times = times.iter().filter(|m| inside(m)).map(to_view).collect();
+
+            Proposal {
+                claim_text: claim_text(&body[f.content.0..f.content.1]),
+                claim_kind: match attribution.kind {
+                    AttributionKind::DirectQuote => ClaimKind::DirectQuote,
+                    AttributionKind::Paraphrase | AttributionKind::Mixed => ClaimKind::Paraphrase,
+                },
+                cue_text: body[f.cue.0..f.cue.1].to_owned(),
+                source_text: f.source.map(|(s, e)| body[s..e].to_owned()),
+                source: reading,
+                source_link: link,
+                hedges,
+                confidence,
+                when,
+                content_times,
+                attribution,
+            }
+        })
+        .collect()
+}
+
+/// The content as a claim's text.
+fn claim_text(content: &str) -> String {
+    let mut t = content.trim();
+    if let Some(rest) = t.strip_prefix("that ") {
+        t = rest.trim_start();
+    }
+    t = t.trim_end_matches([',', ';', ':']).trim_end();
+    let opens = |c: char| matches!(c, '“' | '"' | '‘');
+    let closes = |c: char| matches!(c, '”' | '"' | '’');
+    let quote_marks = t.chars().filter(|&c| matches!(c, '“' | '”' | '"')).count();
+    // One quotation from end to end: drop its marks (and a comma inside them).
+    if quote_marks == 2 && t.starts_with(opens) && t.ends_with(closes) {
+        let inner = &t[t.chars().next().map_or(0, char::len_utf8)..];
+        let inner = &inner[..inner.len() - inner.chars().last().map_or(0, char::len_utf8)];
+        t = inner.trim().trim_end_matches(',').trim_end();
+    } else if quote_marks == 1 && t.starts_with(opens) {
+        // “We will never agree,” he said: the content stops at the comma
+        // inside the quotation.
+        t = t[t.chars().next().map_or(0, char::len_utf8)..].trim_start();
+    }
+    t.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::speaker::SpeakerKind;
+
+    fn published() -> DateTime<Utc> {
+        // A Friday.
+        "2026-11-27T15:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_proposal_carries_its_claim_text_source_time_and_hedges() {
+        let body = "Japan engaged in several informal contacts with North Korea this spring, \
+                    sources close to the matter said Friday. “We will never agree,” \
+                    Prime Minister Fumio Kishida told reporters. He reportedly wants talks.";
+        let got = propose(body, published());
+        let first = &got[0];
+        assert_eq!(
+            first.claim_text,
+            "Japan engaged in several informal contacts with North Korea this spring"
+        );
+        assert_eq!(
+            first.source,
+            Some(SourceReading::Anonymous {
+                descriptor: "sources close to the matter".into()
+            })
+        );
+        let when = first.when.as_ref().expect("Friday");
+        assert_eq!(when.expression, "Friday");
+        assert_eq!(when.start.to_rfc3339(), "2026-11-27T00:00:00+00:00");
+        assert_eq!(when.precision, TimePrecision::Day);
+        assert_eq!(first.content_times[0].expression, "this spring");
+        assert_eq!(
+            first
+                .hedges
+                .iter()
+                .map(|h| h.text.as_str())
+                .collect::<Vec<_>>(),
+            ["sources said"]
+        );
+        assert_eq!(first.confidence, 0.8);
+
+        let quote = &got[1];
+        assert_eq!(quote.claim_text, "We will never agree");
+        assert_eq!(quote.claim_kind, ClaimKind::DirectQuote);
+        assert!(matches!(
+            &quote.source,
+            Some(SourceReading::Named { name, kind: SpeakerKind::Person, .. }) if name == "Fumio Kishida"
+        ));
+        assert_eq!(quote.confidence, 1.0);
+    }
+
+    #[test]
+    fn claim_text_drops_that_and_enclosing_quotes() {
+        assert_eq!(
+            claim_text("that the ferry was overloaded."),
+            "the ferry was overloaded."
+        );
+        assert_eq!(claim_text("“We will,”"), "We will");
+        assert_eq!(claim_text("“a” and “b”"), "“a” and “b”");
+        assert_eq!(claim_text("“We will never agree"), "We will never agree");
+    }
+}

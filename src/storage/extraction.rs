@@ -1,0 +1,456 @@
+//! Claim proposals for an article's current revision, with their speakers
+//! resolved against the ledger, and applying them as `proposed` claims.
+//!
+//! Extraction itself is pure ([`crate::domain::attribution::propose`]); this
+//! module adds what needs the database: which speaker each source phrase
+//! names, which proposals are already logged (a claim appears on exactly
+//! that span of that revision), and the one transaction that stores the
+//! accepted proposals with their new speakers.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::{BoolExpressionMethods, ExpressionMethods, JoinOnDsl, QueryDsl, SelectableHelper};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::articles::{self, ArticleView};
+use super::claims::{self, ClaimView};
+use super::events::AuditContext;
+use super::models::SpeakerRef;
+use super::schema::{claim_appearances, claims as claim_heads, speakers as speaker_rows};
+use super::search::{self, LikelyDuplicate};
+use super::speakers;
+use crate::domain::attribution::source::{Link, SourceReading};
+use crate::domain::attribution::{AttributionKind, HedgeView, Proposal, ProposedTime, propose};
+use crate::domain::claim::{AppearanceInput, ClaimKind, ClaimStatus, NewClaim};
+use crate::domain::speaker::{NewSpeaker, SpeakerKind};
+use crate::domain::when::SaidWhenInput;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpanText {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceView {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    #[serde(flatten)]
+    pub reading: SourceReading,
+}
+
+/// Who a proposal's claim would be attributed to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "resolution", rename_all = "snake_case")]
+pub enum Resolution {
+    /// A speaker already in the ledger (by name, alias, or role and name).
+    Existing {
+        speaker_id: i64,
+        name: String,
+        kind: SpeakerKind,
+    },
+    /// A speaker to add: a name not in the ledger, or an anonymous source
+    /// keeping its descriptor.
+    New {
+        name: String,
+        kind: SpeakerKind,
+        role: Option<String>,
+    },
+    /// No speaker can be named: no source phrase, or a pronoun with no
+    /// named source before it. The proposal is shown but not applied.
+    Unknown { reason: &'static str },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeakerProposal {
+    #[serde(flatten)]
+    pub resolution: Resolution,
+    /// How the source phrase was tied to an earlier proposal's speaker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of_proposal: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposalView {
+    pub index: usize,
+    /// The claim text a reporter would log.
+    pub text: String,
+    pub kind: ClaimKind,
+    pub attribution_kind: AttributionKind,
+    pub cue: SpanText,
+    pub source: Option<SourceView>,
+    /// The supporting text: the appearance the claim would get.
+    pub content: SpanText,
+    pub speaker: SpeakerProposal,
+    pub hedges: Vec<HedgeView>,
+    pub confidence: f64,
+    pub when: Option<ProposedTime>,
+    pub content_times: Vec<ProposedTime>,
+    /// The claim that already appears on exactly this span, if any.
+    pub logged_as: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedClaim {
+    pub proposal: usize,
+    pub claim: ClaimView,
+    pub likely_duplicates: Vec<LikelyDuplicate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub proposal: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Applied {
+    pub claims: Vec<AppliedClaim>,
+    pub speakers_created: Vec<SpeakerRef>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Extraction {
+    pub article_id: i64,
+    pub article_revision: i32,
+    pub published_at: DateTime<Utc>,
+    pub proposals: Vec<ProposalView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied: Option<Applied>,
+}
+
+/// The proposals for an article's current revision (nothing is written).
+pub async fn preview(conn: &mut AsyncPgConnection, article_id: i64) -> AppResult<Extraction> {
+    let article = articles::get(conn, article_id).await?;
+    extract(conn, &article).await
+}
+
+/// Which proposals to store.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyRequest {
+    /// The revision the caller reviewed; a newer one is a conflict.
+    pub revision: Option<i32>,
+    /// Indices of the proposals to store; all of them when absent.
+    pub accept: Option<Vec<usize>>,
+}
+
+/// Stores the accepted proposals of the article's current revision as
+/// `proposed` claims with their appearances, adding the new speakers they
+/// name, in one transaction. Proposals already logged on the same span, or
+/// whose speaker is unknown, are skipped and reported.
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    article_id: i64,
+    request: ApplyRequest,
+    duplicate_threshold: f64,
+) -> AppResult<Extraction> {
+    conn.transaction(async |conn| {
+        let article = articles::get_locked(conn, article_id).await?;
+        if let Some(expected) = request.revision {
+            if expected != article.revision {
+                return Err(AppError::Conflict {
+                    detail: format!(
+                        "article {article_id} is at revision {}, not {expected}: extract again and review the new proposals",
+                        article.revision
+                    ),
+                    existing_id: None,
+                });
+            }
+        }
+        let mut extraction = extract(conn, &article).await?;
+        let count = extraction.proposals.len();
+        let accepted: Vec<usize> = match request.accept {
+            Some(list) => {
+                if let Some(bad) = list.iter().find(|&&i| i >= count) {
+                    return Err(AppError::invalid(
+                        "accept",
+                        format!("proposal {bad} does not exist: this revision has {count} proposals"),
+                    ));
+                }
+                let mut list = list;
+                list.sort_unstable();
+                list.dedup();
+                list
+            }
+            None => (0..count).collect(),
+        };
+        let mut applied = Applied::default();
+        let mut new_speakers: HashMap<(SpeakerKind, String), i64> = HashMap::new();
+        for i in accepted {
+            let p = &extraction.proposals[i];
+            if let Some(id) = p.logged_as {
+                applied.skipped.push(Skipped {
+                    proposal: i,
+                    reason: format!("already logged as claim {id}"),
+                });
+                continue;
+            }
+            let speaker_id = match &p.speaker.resolution {
+                Resolution::Existing { speaker_id, .. } => *speaker_id,
+                Resolution::Unknown { reason } => {
+                    applied.skipped.push(Skipped {
+                        proposal: i,
+                        reason: format!("speaker unknown: {reason}"),
+                    });
+                    continue;
+                }
+                Resolution::New { name, kind, role } => {
+                    let key = (*kind, name.to_lowercase());
+                    match new_speakers.get(&key) {
+                        Some(&id) => id,
+                        None => {
+                            let speaker = NewSpeaker {
+                                name: name.clone(),
+                                kind: *kind,
+                                role: role.clone(),
+                                affiliation: None,
+                                aliases: Vec::new(),
+                            };
+                            let valid = match speaker.validate() {
+                                Ok(valid) => valid,
+                                Err(e) => {
+                                    applied.skipped.push(Skipped {
+                                        proposal: i,
+                                        reason: format!("speaker {name:?} cannot be added: {e}"),
+                                    });
+                                    continue;
+                                }
+                            };
+                            let created = speakers::create(conn, ctx, valid).await?;
+                            applied.speakers_created.push(SpeakerRef {
+                                id: created.id,
+                                name: created.name.clone(),
+                                kind: created.kind,
+                            });
+                            new_speakers.insert(key, created.id);
+                            created.id
+                        }
+                    }
+                }
+            };
+            let claim = NewClaim {
+                story_id: article.story_id,
+                speaker_id: Some(speaker_id),
+                speaker: None,
+                text: p.text.clone(),
+                kind: p.kind,
+                cue: Some(p.cue.text.clone()),
+                when: p.when.as_ref().map(|t| SaidWhenInput {
+                    at: None,
+                    start: Some(t.start.to_rfc3339()),
+                    end: Some(t.end.to_rfc3339()),
+                    precision: Some(t.precision),
+                    expression: Some(t.expression.clone()),
+                }),
+                confidence: Some(p.confidence),
+                hedges: p.hedges.iter().map(|h| h.text.clone()).collect(),
+                appearances: vec![AppearanceInput {
+                    article_id,
+                    article_revision: Some(article.revision),
+                    start: p.content.start as i64,
+                    end: p.content.end as i64,
+                }],
+            };
+            let mut valid = match claim.validate() {
+                Ok(valid) => valid,
+                Err(e) => {
+                    applied.skipped.push(Skipped {
+                        proposal: i,
+                        reason: format!("not a valid claim: {e}"),
+                    });
+                    continue;
+                }
+            };
+            valid.fields.status = ClaimStatus::Proposed;
+            let created = claims::create(conn, ctx, valid).await?;
+            let likely_duplicates =
+                search::likely_duplicates(conn, &created.text, created.id, duplicate_threshold)
+                    .await?;
+            extraction.proposals[i].logged_as = Some(created.id);
+            applied.claims.push(AppliedClaim {
+                proposal: i,
+                claim: created,
+                likely_duplicates,
+            });
+        }
+        extraction.applied = Some(applied);
+        Ok(extraction)
+    })
+    .await
+}
+
+async fn extract(conn: &mut AsyncPgConnection, article: &ArticleView) -> AppResult<Extraction> {
+    // Rules over a large body take tens of milliseconds: off the async workers.
+    let body = article.body.clone();
+    let published = article.published_at;
+    let proposals = tokio::task::spawn_blocking(move || propose(&body, published))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("extraction failed: {e}")))?;
+    let resolutions = resolve_speakers(conn, &proposals).await?;
+    let logged = logged_spans(conn, article.id, article.revision).await?;
+    let views = proposals
+        .into_iter()
+        .zip(resolutions)
+        .enumerate()
+        .map(|(index, (p, speaker))| {
+            let span = |s: crate::domain::attribution::Span| SpanText {
+                text: claims::char_slice(&article.body, s.start, s.end).to_owned(),
+                start: s.start,
+                end: s.end,
+            };
+            let a = &p.attribution;
+            ProposalView {
+                index,
+                text: p.claim_text,
+                kind: p.claim_kind,
+                attribution_kind: a.kind,
+                cue: span(a.cue),
+                source: a.source.zip(p.source).map(|(s, reading)| SourceView {
+                    text: claims::char_slice(&article.body, s.start, s.end).to_owned(),
+                    start: s.start,
+                    end: s.end,
+                    reading,
+                }),
+                content: span(a.content),
+                speaker,
+                hedges: p.hedges,
+                confidence: p.confidence,
+                when: p.when,
+                content_times: p.content_times,
+                logged_as: logged
+                    .get(&(a.content.start as i32, a.content.end as i32))
+                    .copied(),
+            }
+        })
+        .collect();
+    Ok(Extraction {
+        article_id: article.id,
+        article_revision: article.revision,
+        published_at: article.published_at,
+        proposals: views,
+        applied: None,
+    })
+}
+
+/// Each proposal's speaker: a linked source takes its target's; a name is
+/// looked up (as written, with its role, and as the whole phrase) among the
+/// ledger's speakers in one query.
+async fn resolve_speakers(
+    conn: &mut AsyncPgConnection,
+    proposals: &[Proposal],
+) -> AppResult<Vec<SpeakerProposal>> {
+    let keys = |p: &Proposal| -> Vec<String> {
+        match &p.source {
+            Some(SourceReading::Named { name, role, .. }) => {
+                let mut k = vec![name.clone()];
+                if let Some(role) = role {
+                    k.push(format!("{role} {name}"));
+                }
+                k.extend(p.source_text.clone());
+                k
+            }
+            _ => Vec::new(),
+        }
+    };
+    let names: Vec<String> = proposals.iter().flat_map(keys).collect();
+    let found = speakers::find_ids_by_names(conn, &names).await?;
+    let ids: Vec<i64> = found.values().copied().collect();
+    let known: HashMap<i64, SpeakerRef> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        speaker_rows::table
+            .filter(speaker_rows::id.eq_any(&ids))
+            .select(SpeakerRef::as_select())
+            .load::<SpeakerRef>(conn)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect()
+    };
+    let mut out: Vec<SpeakerProposal> = Vec::with_capacity(proposals.len());
+    for p in proposals {
+        let resolution = if let Some((target, via)) = p.source_link {
+            SpeakerProposal {
+                resolution: out[target].resolution.clone(),
+                via: Some(via),
+                of_proposal: Some(target),
+            }
+        } else {
+            let resolution = match &p.source {
+                None => Resolution::Unknown {
+                    reason: "the text names no source",
+                },
+                Some(SourceReading::Pronoun { .. }) => Resolution::Unknown {
+                    reason: "a pronoun with no named source before it",
+                },
+                Some(SourceReading::Named { name, role, kind }) => keys(p)
+                    .iter()
+                    .find_map(|k| found.get(k).and_then(|id| known.get(id)))
+                    .map_or_else(
+                        || Resolution::New {
+                            name: name.clone(),
+                            kind: *kind,
+                            role: role.clone(),
+                        },
+                        |s| Resolution::Existing {
+                            speaker_id: s.id,
+                            name: s.name.clone(),
+                            kind: s.kind,
+                        },
+                    ),
+                Some(SourceReading::Anonymous { descriptor }) => Resolution::New {
+                    name: descriptor.clone(),
+                    kind: SpeakerKind::Anonymous,
+                    role: None,
+                },
+                // "the company", "the minister" with no earlier name to
+                // match: a source known only by that phrase.
+                Some(SourceReading::Description { description }) => Resolution::New {
+                    name: description.clone(),
+                    kind: SpeakerKind::Anonymous,
+                    role: None,
+                },
+            };
+            SpeakerProposal {
+                resolution,
+                via: None,
+                of_proposal: None,
+            }
+        };
+        out.push(resolution);
+    }
+    Ok(out)
+}
+
+/// The current claims appearing on the revision, by span.
+async fn logged_spans(
+    conn: &mut AsyncPgConnection,
+    article_id: i64,
+    revision: i32,
+) -> AppResult<HashMap<(i32, i32), i64>> {
+    let rows: Vec<(i64, i32, i32)> = claim_appearances::table
+        .inner_join(
+            claim_heads::table.on(claim_heads::id
+                .eq(claim_appearances::claim_id)
+                .and(claim_heads::appearances_revision.eq(claim_appearances::claim_revision))),
+        )
+        .filter(claim_appearances::article_id.eq(article_id))
+        .filter(claim_appearances::article_revision.eq(revision))
+        .select((
+            claim_appearances::claim_id,
+            claim_appearances::span_start,
+            claim_appearances::span_end,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(id, s, e)| ((s, e), id)).collect())
+}
