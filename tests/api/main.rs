@@ -6,6 +6,7 @@ mod claimreview;
 mod diffs;
 mod errors;
 mod example_story;
+mod extract;
 mod helpers;
 mod history;
 mod import;
