@@ -31,7 +31,10 @@ async fn kishida(app: &TestApp) -> i64 {
 }
 
 fn chars(s: &str, start: &Value, end: &Value) -> String {
-    let (s0, e0) = (start.as_u64().unwrap() as usize, end.as_u64().unwrap() as usize);
+    let (s0, e0) = (
+        start.as_u64().unwrap() as usize,
+        end.as_u64().unwrap() as usize,
+    );
     s.chars().skip(s0).take(e0 - s0).collect()
 }
 
@@ -84,7 +87,10 @@ async fn posting_an_article_with_extract_logs_proposed_claims_with_spans_speaker
     assert_eq!(quote["text"], "We will never give up");
     assert_eq!(quote["speaker"]["resolution"], "existing");
     assert_eq!(quote["speaker"]["speaker_id"], pm);
-    assert_eq!(quote["when"]["start"], "2026-11-19T00:00:00Z", "on Thursday");
+    assert_eq!(
+        quote["when"]["start"], "2026-11-19T00:00:00Z",
+        "on Thursday"
+    );
     let he = &proposals[2];
     assert_eq!(he["speaker"]["speaker_id"], pm);
     assert_eq!(he["speaker"]["via"], "pronoun");
@@ -93,7 +99,11 @@ async fn posting_an_article_with_extract_logs_proposed_claims_with_spans_speaker
     assert!(he["confidence"].as_f64().unwrap() < 1.0);
 
     let applied = &extraction["applied"];
-    assert_eq!(applied["claims"].as_array().unwrap().len(), 3, "{applied:#}");
+    assert_eq!(
+        applied["claims"].as_array().unwrap().len(),
+        3,
+        "{applied:#}"
+    );
     assert_eq!(applied["speakers_created"].as_array().unwrap().len(), 1);
     assert_eq!(applied["skipped"], json!([]));
 
@@ -122,9 +132,16 @@ async fn posting_an_article_with_extract_logs_proposed_claims_with_spans_speaker
     let again: Value = res.json().await.unwrap();
     assert_eq!(again["outcome"], "unchanged");
     assert_eq!(again["extraction"]["applied"]["claims"], json!([]));
-    let skipped = again["extraction"]["applied"]["skipped"].as_array().unwrap();
+    let skipped = again["extraction"]["applied"]["skipped"]
+        .as_array()
+        .unwrap();
     assert_eq!(skipped.len(), 3);
-    assert!(skipped[0]["reason"].as_str().unwrap().contains("already logged"));
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already logged")
+    );
     assert_eq!(app.row_counts().await, before);
 }
 
@@ -135,7 +152,9 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
     let url = "https://wire.example/ferry";
     let body = "The ferry was overloaded, a coast guard official said Tuesday. \
                 The operator said it followed every rule.";
-    let res = app.post_json("/v1/articles", &article_json(story, url, body)).await;
+    let res = app
+        .post_json("/v1/articles", &article_json(story, url, body))
+        .await;
     assert_eq!(res.status(), 201);
     let article = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let path = format!("/v1/articles/{article}/extract");
@@ -146,14 +165,22 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
     assert_eq!(res.status(), 200);
     let preview: Value = res.json().await.unwrap();
     assert_eq!(preview["article_revision"], 1);
-    assert_eq!(preview["proposals"].as_array().unwrap().len(), 2, "{preview:#}");
+    assert_eq!(
+        preview["proposals"].as_array().unwrap().len(),
+        2,
+        "{preview:#}"
+    );
     assert!(preview.get("applied").is_none());
     assert_eq!(app.row_counts().await, before, "a preview writes nothing");
 
     // Bad requests write nothing either.
     let bad = [
         (format!("{path}?apply=true"), json!({ "accept": [7] }), 422),
-        (format!("{path}?apply=true"), json!({ "accept": [0], "extra": 1 }), 400),
+        (
+            format!("{path}?apply=true"),
+            json!({ "accept": [0], "extra": 1 }),
+            400,
+        ),
         (path.clone(), json!({ "accept": [0] }), 400),
         (format!("{path}?apply=maybe"), json!({}), 400),
     ];
@@ -161,8 +188,18 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
         let res = app.post_json(&p, &b).await;
         assert_problem(res, status).await;
     }
-    assert_problem(app.post_json("/v1/articles/999999/extract", &json!(null)).await, 422).await;
-    let res = app.client.post(app.url("/v1/articles/999999/extract")).send().await.unwrap();
+    assert_problem(
+        app.post_json("/v1/articles/999999/extract", &json!(null))
+            .await,
+        422,
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url("/v1/articles/999999/extract"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 404).await;
     let res = reviewer
         .post(app.url(&format!("{path}?apply=true")))
@@ -174,7 +211,10 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
 
     // Accept only the operator's statement, on the revision reviewed.
     let res = app
-        .post_json(&format!("{path}?apply=true"), &json!({ "revision": 1, "accept": [1] }))
+        .post_json(
+            &format!("{path}?apply=true"),
+            &json!({ "revision": 1, "accept": [1] }),
+        )
         .await;
     assert_eq!(res.status(), 201);
     let done: Value = res.json().await.unwrap();
@@ -187,11 +227,16 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
 
     // Once the article moves on, proposals reviewed on revision 1 are stale.
     let revised = body.replace("overloaded", "badly overloaded");
-    let res = app.post_json("/v1/articles", &article_json(story, url, &revised)).await;
+    let res = app
+        .post_json("/v1/articles", &article_json(story, url, &revised))
+        .await;
     assert_eq!(res.status(), 201);
     let before = app.row_counts().await;
     let res = app
-        .post_json(&format!("{path}?apply=true"), &json!({ "revision": 1, "accept": [0] }))
+        .post_json(
+            &format!("{path}?apply=true"),
+            &json!({ "revision": 1, "accept": [0] }),
+        )
         .await;
     let problem = assert_problem(res, 409).await;
     assert!(problem["detail"].as_str().unwrap().contains("revision 2"));
@@ -210,8 +255,7 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
         .unwrap();
     assert_eq!(preview["article_revision"], 2);
     assert_eq!(
-        preview["proposals"][1]["logged_as"],
-        claims[0]["claim"]["id"],
+        preview["proposals"][1]["logged_as"], claims[0]["claim"]["id"],
         "{preview:#}"
     );
 }

@@ -344,51 +344,34 @@ pub enum Link {
 }
 
 /// For each reading, the earlier reading it refers to, if any: the index of
-/// a `Named` reading and how the two are tied.
+/// a `Named` reading and how the two are tied. One pass: the latest named
+/// source of each kind, and every earlier name's shorter forms and role,
+/// are kept in maps, so a long article costs no more per source than a
+/// short one.
 pub fn link_sources(readings: &[Option<SourceReading>]) -> Vec<Option<(usize, Link)>> {
+    use std::collections::HashMap;
+
     let mut links: Vec<Option<(usize, Link)>> = vec![None; readings.len()];
+    let mut last_person: Option<usize> = None;
+    let mut last_body: Option<usize> = None;
+    // (kind, "kishida") → the latest named source whose name ends so.
+    let mut short_names: HashMap<(SpeakerKind, String), usize> = HashMap::new();
+    // "prime minister", "minister" → the latest named source with that role.
+    let mut roles: HashMap<String, usize> = HashMap::new();
     for (i, reading) in readings.iter().enumerate() {
         let Some(reading) = reading else { continue };
-        // The named source a reading resolves to: itself, or what it links to.
-        let target = |j: usize, links: &[Option<(usize, Link)>]| -> Option<usize> {
-            match &readings[j] {
-                Some(SourceReading::Named { .. }) => Some(links[j].map_or(j, |(t, _)| t)),
-                _ => links[j].map(|(t, _)| t),
-            }
-        };
         links[i] = match reading {
-            SourceReading::Pronoun { pronoun } => (0..i).rev().find_map(|j| {
-                let t = target(j, &links)?;
-                let Some(SourceReading::Named { kind, .. }) = &readings[t] else {
-                    return None;
-                };
-                let person = *kind == SpeakerKind::Person;
-                let fits = match pronoun.as_str() {
-                    "he" | "she" | "i" => person,
-                    "it" | "we" | "they" => !person || pronoun == "we",
-                    _ => false,
-                };
-                fits.then_some((t, Link::Pronoun))
-            }),
-            SourceReading::Named { name, kind, .. } => {
-                let lower = name.to_lowercase();
-                (0..i).rev().find_map(|j| {
-                    let t = target(j, &links)?;
-                    let Some(SourceReading::Named {
-                        name: earlier,
-                        kind: k2,
-                        ..
-                    }) = &readings[t]
-                    else {
-                        return None;
-                    };
-                    let earlier = earlier.to_lowercase();
-                    let shorter = earlier != lower
-                        && earlier.split_whitespace().count() > lower.split_whitespace().count()
-                        && earlier.ends_with(&format!(" {lower}"));
-                    (shorter && k2 == kind).then_some((t, Link::ShortName))
-                })
+            SourceReading::Pronoun { pronoun } => match pronoun.as_str() {
+                "he" | "she" | "i" => last_person,
+                "it" | "they" => last_body,
+                "we" => last_person.max(last_body),
+                _ => None,
             }
+            .map(|t| (t, Link::Pronoun)),
+            SourceReading::Named { name, kind, .. } => short_names
+                .get(&(*kind, name.to_lowercase()))
+                .filter(|&&t| named(&readings[t]).is_some_and(|(n, _, _)| n.len() > name.len()))
+                .map(|&t| (t, Link::ShortName)),
             SourceReading::Description { description } => {
                 let lower = description.to_lowercase();
                 let head = lower
@@ -396,23 +379,42 @@ pub fn link_sources(readings: &[Option<SourceReading>]) -> Vec<Option<(usize, Li
                     .filter(|w| !DETERMINERS.contains(w))
                     .collect::<Vec<_>>()
                     .join(" ");
-                (0..i).rev().find_map(|j| {
-                    let t = target(j, &links)?;
-                    let Some(SourceReading::Named {
-                        role: Some(role), ..
-                    }) = &readings[t]
-                    else {
-                        return None;
-                    };
-                    let role = role.to_lowercase();
-                    (!head.is_empty() && (role == head || role.ends_with(&format!(" {head}"))))
-                        .then_some((t, Link::Role))
-                })
+                roles.get(&head).map(|&t| (t, Link::Role))
             }
             SourceReading::Anonymous { .. } => None,
         };
+        // What later sources may refer to: the named source this one is or
+        // refers to.
+        let target = links[i].map_or(i, |(t, _)| t);
+        let Some((name, role, kind)) = named(&readings[target]) else {
+            continue;
+        };
+        if kind == SpeakerKind::Person {
+            last_person = Some(target);
+        } else {
+            last_body = Some(target);
+        }
+        if target == i {
+            let words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
+            for k in 1..words.len() {
+                short_names.insert((kind, words[k..].join(" ")), i);
+            }
+            if let Some(role) = role {
+                let words: Vec<String> = role.split_whitespace().map(str::to_lowercase).collect();
+                for k in 0..words.len() {
+                    roles.insert(words[k..].join(" "), i);
+                }
+            }
+        }
     }
     links
+}
+
+fn named(reading: &Option<SourceReading>) -> Option<(&str, Option<&str>, SpeakerKind)> {
+    match reading {
+        Some(SourceReading::Named { name, role, kind }) => Some((name, role.as_deref(), *kind)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
