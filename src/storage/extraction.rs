@@ -13,10 +13,12 @@ use chrono::{DateTime, Utc};
 use diesel::{BoolExpressionMethods, ExpressionMethods, JoinOnDsl, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+use serde_json::json;
 
 use super::articles::{self, ArticleView};
-use super::claims::{self, ClaimView};
+use super::claims::SpanTargets;
 use super::events::AuditContext;
+use super::import::{self, ReadyClaim};
 use super::models::SpeakerRef;
 use super::schema::{claim_appearances, claims as claim_heads, speakers as speaker_rows};
 use super::search::{self, LikelyDuplicate};
@@ -25,6 +27,7 @@ use crate::domain::attribution::source::{Link, SourceReading};
 use crate::domain::attribution::{AttributionKind, HedgeView, Proposal, ProposedTime, propose};
 use crate::domain::claim::{AppearanceInput, ClaimKind, ClaimStatus, NewClaim};
 use crate::domain::speaker::{NewSpeaker, SpeakerKind};
+use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenInput;
 use crate::error::{AppError, AppResult};
 
@@ -97,10 +100,14 @@ pub struct ProposalView {
     pub logged_as: Option<i64>,
 }
 
+/// A stored proposal: the new claim (revision 1, status `proposed`) and
+/// the claims already in the ledger that read like it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppliedClaim {
     pub proposal: usize,
-    pub claim: ClaimView,
+    pub claim_id: i64,
+    pub speaker_id: i64,
+    pub text: String,
     pub likely_duplicates: Vec<LikelyDuplicate>,
 }
 
@@ -184,6 +191,8 @@ pub async fn apply(
             None => (0..count).collect(),
         };
         let mut applied = Applied::default();
+        let targets = SpanTargets::load(conn, &[article_id]).await?;
+        let mut ready: Vec<(usize, ReadyClaim)> = Vec::new();
         let mut new_speakers: HashMap<(SpeakerKind, String), i64> = HashMap::new();
         for i in accepted {
             let p = &extraction.proposals[i];
@@ -271,15 +280,43 @@ pub async fn apply(
                 }
             };
             valid.fields.status = ClaimStatus::Proposed;
-            let created = claims::create(conn, ctx, valid).await?;
-            let likely_duplicates =
-                search::likely_duplicates(conn, &created.text, created.id, duplicate_threshold)
-                    .await?;
-            extraction.proposals[i].logged_as = Some(created.id);
+            let mut v = Validator::new();
+            let appearances = targets.resolve(article.story_id, &valid.appearances, &mut v);
+            if let Err(e) = v.finish() {
+                applied.skipped.push(Skipped {
+                    proposal: i,
+                    reason: format!("not a valid claim: {e}"),
+                });
+                continue;
+            }
+            let origin = json!({ "article_id": article_id, "article_revision": article.revision, "proposal": i });
+            ready.push((i, ReadyClaim {
+                fields: valid.fields,
+                appearances,
+                origin: ("extracted_from", origin),
+            }));
+        }
+        // All claims in four statements, their duplicates in one more.
+        let (indices, ready): (Vec<usize>, Vec<ReadyClaim>) = ready.into_iter().unzip();
+        let ids = if ready.is_empty() {
+            Vec::new()
+        } else {
+            import::write_batch(conn, ctx, &ready).await?
+        };
+        let texts: Vec<(i64, &str)> = ids
+            .iter()
+            .zip(&ready)
+            .map(|(&id, c)| (id, c.fields.text.as_str()))
+            .collect();
+        let mut duplicates = search::likely_duplicates_many(conn, &texts, duplicate_threshold).await?;
+        for ((i, id), claim) in indices.into_iter().zip(ids).zip(&ready) {
+            extraction.proposals[i].logged_as = Some(id);
             applied.claims.push(AppliedClaim {
                 proposal: i,
-                claim: created,
-                likely_duplicates,
+                claim_id: id,
+                speaker_id: claim.fields.speaker_id,
+                text: claim.fields.text.clone(),
+                likely_duplicates: duplicates.remove(&id).unwrap_or_default(),
             });
         }
         extraction.applied = Some(applied);
@@ -297,41 +334,44 @@ async fn extract(conn: &mut AsyncPgConnection, article: &ArticleView) -> AppResu
         .map_err(|e| AppError::Internal(anyhow::anyhow!("extraction failed: {e}")))?;
     let resolutions = resolve_speakers(conn, &proposals).await?;
     let logged = logged_spans(conn, article.id, article.revision).await?;
-    let views = proposals
-        .into_iter()
-        .zip(resolutions)
-        .enumerate()
-        .map(|(index, (p, speaker))| {
-            let span = |s: crate::domain::attribution::Span| SpanText {
-                text: claims::char_slice(&article.body, s.start, s.end).to_owned(),
-                start: s.start,
-                end: s.end,
-            };
-            let a = &p.attribution;
-            ProposalView {
-                index,
-                text: p.claim_text,
-                kind: p.claim_kind,
-                attribution_kind: a.kind,
-                cue: span(a.cue),
-                source: a.source.zip(p.source).map(|(s, reading)| SourceView {
-                    text: claims::char_slice(&article.body, s.start, s.end).to_owned(),
+    let views =
+        proposals
+            .into_iter()
+            .zip(resolutions)
+            .enumerate()
+            .map(|(index, (p, speaker))| {
+                let span = |s: crate::domain::attribution::Span, text: String| SpanText {
+                    text,
                     start: s.start,
                     end: s.end,
-                    reading,
-                }),
-                content: span(a.content),
-                speaker,
-                hedges: p.hedges,
-                confidence: p.confidence,
-                when: p.when,
-                content_times: p.content_times,
-                logged_as: logged
-                    .get(&(a.content.start as i32, a.content.end as i32))
-                    .copied(),
-            }
-        })
-        .collect();
+                };
+                let a = &p.attribution;
+                ProposalView {
+                    index,
+                    text: p.claim_text,
+                    kind: p.claim_kind,
+                    attribution_kind: a.kind,
+                    cue: span(a.cue, p.cue_text),
+                    source: a.source.zip(p.source_text).zip(p.source).map(
+                        |((s, text), reading)| SourceView {
+                            text,
+                            start: s.start,
+                            end: s.end,
+                            reading,
+                        },
+                    ),
+                    content: span(a.content, p.content_text),
+                    speaker,
+                    hedges: p.hedges,
+                    confidence: p.confidence,
+                    when: p.when,
+                    content_times: p.content_times,
+                    logged_as: logged
+                        .get(&(a.content.start as i32, a.content.end as i32))
+                        .copied(),
+                }
+            })
+            .collect();
     Ok(Extraction {
         article_id: article.id,
         article_revision: article.revision,

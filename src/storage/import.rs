@@ -26,11 +26,13 @@ use crate::domain::validation::Validator;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::storage::models::ClaimColumns;
 
-/// A claim of the batch, checked and ready to write.
-struct ReadyClaim {
-    line: u64,
-    fields: ClaimFields,
-    appearances: Vec<Appearance>,
+/// A claim checked and ready to write in bulk.
+pub(super) struct ReadyClaim {
+    pub fields: ClaimFields,
+    pub appearances: Vec<Appearance>,
+    /// Added to the `claim.created` event's details: where the claim came
+    /// from (`import_line`, `extracted_from`).
+    pub origin: (&'static str, serde_json::Value),
 }
 
 /// Reads lines, checks them batch by batch, and writes each valid batch.
@@ -261,9 +263,9 @@ impl<'c> Importer<'c> {
         let appearances = self.articles.resolve(fields.story_id, &appearances, &mut v);
         v.finish().map_err(field_errors)?;
         Ok(ReadyClaim {
-            line,
             fields,
             appearances,
+            origin: ("import_line", json!(line)),
         })
     }
 }
@@ -331,8 +333,10 @@ SELECT $4, 'claim.created', 'claim', subject_id, story_id, 1, $5, details
        AS t(subject_id, story_id, details, n)
  ORDER BY n";
 
-/// Writes one batch in one transaction; returns the new claim ids in line order.
-async fn write_batch(
+/// Writes claims in bulk, in one transaction (a savepoint inside an open
+/// one): heads, first revisions, appearances and one `claim.created` event
+/// each, four statements however many claims. Returns the new ids in order.
+pub(super) async fn write_batch(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
     batch: &[ReadyClaim],
@@ -402,11 +406,12 @@ async fn write_batch(
         let details: Vec<serde_json::Value> = batch
             .iter()
             .map(|claim| {
-                json!({
+                let mut details = json!({
                     "speaker_id": claim.fields.speaker_id,
                     "appearances": claim.appearances.len(),
-                    "import_line": claim.line,
-                })
+                });
+                details[claim.origin.0] = claim.origin.1.clone();
+                details
             })
             .collect();
         diesel::sql_query(INSERT_EVENTS)

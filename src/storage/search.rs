@@ -3,6 +3,7 @@
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+use std::collections::HashMap;
 
 use crate::domain::claim::{ClaimKind, ClaimStatus};
 use crate::error::AppResult;
@@ -113,6 +114,47 @@ pub struct LikelyDuplicate {
     /// Trigram similarity of the lowercased texts, 0–1.
     #[diesel(sql_type = Double)]
     pub similarity: f64,
+}
+
+/// For each new claim `(id, text)`: the likely duplicates of
+/// [`likely_duplicates`], in one statement for all of them.
+pub async fn likely_duplicates_many(
+    conn: &mut AsyncPgConnection,
+    claims: &[(i64, &str)],
+    threshold: f64,
+) -> AppResult<HashMap<i64, Vec<LikelyDuplicate>>> {
+    use diesel::QueryableByName;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        of_id: i64,
+        #[diesel(embed)]
+        duplicate: LikelyDuplicate,
+    }
+    if claims.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT t.id AS of_id, d.id, d.story_id, d.speaker_id, d.text, d.similarity \
+           FROM unnest($1::bigint[], $2::text[]) AS t(id, text) \
+           CROSS JOIN LATERAL ( \
+             SELECT id, story_id, speaker_id, text, similarity FROM ( \
+               SELECT id, story_id, speaker_id, text, (1 - (lower(text) <-> lower(t.text)))::float8 AS similarity \
+                 FROM claims WHERE id <> t.id \
+                ORDER BY lower(text) <-> lower(t.text) LIMIT 5) nearest \
+              WHERE similarity >= $3) d \
+          ORDER BY t.id, d.similarity DESC, d.id",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(claims.iter().map(|c| c.0).collect::<Vec<_>>())
+    .bind::<diesel::sql_types::Array<Text>, _>(claims.iter().map(|c| c.1).collect::<Vec<_>>())
+    .bind::<Double, _>(threshold)
+    .load(conn)
+    .await?;
+    let mut out: HashMap<i64, Vec<LikelyDuplicate>> = HashMap::new();
+    for row in rows {
+        out.entry(row.of_id).or_default().push(row.duplicate);
+    }
+    Ok(out)
 }
 
 /// Claims whose text is at least `threshold` similar to `text` (trigram

@@ -109,7 +109,8 @@ async fn posting_an_article_with_extract_logs_proposed_claims_with_spans_speaker
 
     // Each is an ordinary claim, in status proposed, appearing on its span.
     for (i, c) in applied["claims"].as_array().unwrap().iter().enumerate() {
-        let id = c["claim"]["id"].as_i64().unwrap();
+        let id = c["claim_id"].as_i64().unwrap();
+        assert_eq!(c["text"], proposals[i]["text"]);
         assert_eq!(proposals[i]["logged_as"], id);
         let claim = app.get_json(&format!("/v1/claims/{id}")).await;
         assert_eq!(claim["status"], "proposed");
@@ -221,8 +222,12 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
     let claims = done["applied"]["claims"].as_array().unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0]["proposal"], 1);
-    assert_eq!(claims[0]["claim"]["text"], "it followed every rule.");
-    assert_eq!(claims[0]["claim"]["status"], "proposed");
+    let claim = app
+        .get_json(&format!("/v1/claims/{}", claims[0]["claim_id"]))
+        .await;
+    assert_eq!(claim["text"], "it followed every rule.");
+    assert_eq!(claim["status"], "proposed");
+    assert_eq!(claim["cue"], "said");
     assert_eq!(done["proposals"][0]["logged_as"], Value::Null);
 
     // Once the article moves on, proposals reviewed on revision 1 are stale.
@@ -255,7 +260,7 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
         .unwrap();
     assert_eq!(preview["article_revision"], 2);
     assert_eq!(
-        preview["proposals"][1]["logged_as"], claims[0]["claim"]["id"],
+        preview["proposals"][1]["logged_as"], claims[0]["claim_id"],
         "{preview:#}"
     );
 }

@@ -44,6 +44,7 @@ pub struct Proposal {
     pub claim_text: String,
     pub claim_kind: ClaimKind,
     pub cue_text: String,
+    pub content_text: String,
     pub source_text: Option<String>,
     pub source: Option<SourceReading>,
     /// The earlier proposal whose (named) source this one's refers to.
@@ -133,6 +134,7 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
                     AttributionKind::Paraphrase | AttributionKind::Mixed => ClaimKind::Paraphrase,
                 },
                 cue_text: body[f.cue.0..f.cue.1].to_owned(),
+                content_text: body[f.content.0..f.content.1].to_owned(),
                 source_text: f.source.map(|(s, e)| body[s..e].to_owned()),
                 source: reading,
                 source_link: link,
