@@ -398,6 +398,17 @@ async fn resolve_speakers(
                 k.extend(p.source_text.clone());
                 k
             }
+            // "the coast guard" names the speaker "Coast Guard" when the
+            // ledger has it.
+            Some(SourceReading::Description { description }) => {
+                let bare = description
+                    .split_once(' ')
+                    .filter(|(first, _)| {
+                        matches!(first.to_lowercase().as_str(), "the" | "a" | "an")
+                    })
+                    .map(|(_, rest)| rest.to_owned());
+                std::iter::once(description.clone()).chain(bare).collect()
+            }
             _ => Vec::new(),
         }
     };
@@ -415,6 +426,11 @@ async fn resolve_speakers(
             .into_iter()
             .map(|s| (s.id, s))
             .collect()
+    };
+    let existing = |s: &SpeakerRef| Resolution::Existing {
+        speaker_id: s.id,
+        name: s.name.clone(),
+        kind: s.kind,
     };
     let mut out: Vec<SpeakerProposal> = Vec::with_capacity(proposals.len());
     for p in proposals {
@@ -441,11 +457,7 @@ async fn resolve_speakers(
                             kind: *kind,
                             role: role.clone(),
                         },
-                        |s| Resolution::Existing {
-                            speaker_id: s.id,
-                            name: s.name.clone(),
-                            kind: s.kind,
-                        },
+                        existing,
                     ),
                 Some(SourceReading::Anonymous { descriptor }) => Resolution::New {
                     name: descriptor.clone(),
@@ -453,12 +465,19 @@ async fn resolve_speakers(
                     role: None,
                 },
                 // "the company", "the minister" with no earlier name to
-                // match: a source known only by that phrase.
-                Some(SourceReading::Description { description }) => Resolution::New {
-                    name: description.clone(),
-                    kind: SpeakerKind::Anonymous,
-                    role: None,
-                },
+                // match and no speaker of that name: a source known only by
+                // that phrase.
+                Some(SourceReading::Description { description }) => keys(p)
+                    .iter()
+                    .find_map(|k| found.get(k).and_then(|id| known.get(id)))
+                    .map_or_else(
+                        || Resolution::New {
+                            name: description.clone(),
+                            kind: SpeakerKind::Anonymous,
+                            role: None,
+                        },
+                        existing,
+                    ),
             };
             SpeakerProposal {
                 resolution,

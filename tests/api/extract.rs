@@ -71,7 +71,10 @@ async fn posting_an_article_with_extract_logs_proposed_claims_with_spans_speaker
     assert_eq!(first["when"]["start"], "2026-11-20T00:00:00Z");
     assert_eq!(first["when"]["precision"], "day");
     assert_eq!(first["content_times"][0]["expression"], "this spring");
-    assert_eq!(first["hedges"][0]["text"], "sources said");
+    assert_eq!(
+        first["hedges"][0]["text"],
+        "sources close to the matter said"
+    );
     assert_eq!(first["confidence"], 0.8);
     // Offsets are characters of the body: the curly quotes and the dash
     // before them do not shift them.

@@ -5,7 +5,7 @@
 //! confidence by its weight: `confidence = Π (1 − weight)`, rounded to two
 //! decimals. Hearsay markers ("reportedly", "allegedly") weigh most, then
 //! epistemic verbs and adverbs ("suspects", "apparently", "may"), and an
-//! anonymous source counts as the hedge "sources said". Boosters such as
+//! anonymous source counts as a hedge ("sources said"). Boosters such as
 //! "officially" or "confirmed" are not hedges and lower nothing.
 
 use super::text::{Token, TokenKind};
@@ -64,7 +64,7 @@ const HEDGES: &[(&str, f64)] = &[
     ("could", 0.15),
 ];
 
-/// Weight of an anonymous source, reported as the hedge "sources said".
+/// Weight of an anonymous source ("sources said"), a hedge reported with its words.
 pub const ANONYMOUS_SOURCE_WEIGHT: f64 = 0.2;
 
 /// The hedge cues among `toks` within the byte range `within`.

@@ -85,8 +85,9 @@ fn relations(body: &str) -> (Vec<Sentence>, Vec<(usize, Found)>) {
             });
             // Except a plain speech verb with its own source: "He cites the
             // crowds: he says outlets undercount them" holds two relations.
+            // (Active voice only: "the families would be told" is no speaker.)
             let speech = a.source.is_some()
-                && SPEECH_VERBS.contains(&body[a.cue.0..a.cue.1].rsplit(' ').next().unwrap_or(""))
+                && SPEECH_VERBS.contains(&&body[a.cue.0..a.cue.1])
                 && found[first..]
                     .last()
                     .is_none_or(|(_, last)| last.cue != a.cue);
@@ -848,7 +849,8 @@ fn relation_at(body: &str, sentence: &Sentence, cue_at: usize) -> Option<Found> 
 
     // Content first: "…, SOURCE said." or "…, said SOURCE." or "“…,” SOURCE said."
     if let Some(comma) = comma_before(body, toks, group_start) {
-        let content = trim_range(body, sentence.start, toks[comma].start);
+        let from = after_dateline(body, sentence.start, toks[comma].start);
+        let content = trim_range(body, from, toks[comma].start);
         if content.1 > content.0 {
             let first_word = (comma + 1..cue_start_idx).find(|&j| toks[j].kind == TokenKind::Word);
             let after_quote =
@@ -1218,7 +1220,12 @@ fn noun_phrase_before(body: &str, toks: &[Token], cue: usize) -> Option<(usize, 
     }
     while start > 0 {
         let t = &toks[start - 1];
-        if t.kind != TokenKind::Word || NOT_IN_SOURCE.contains(&t.lower(body).as_str()) {
+        let lower = t.lower(body);
+        // "Robles said the families would be told": a speech verb ends a source.
+        if t.kind != TokenKind::Word
+            || NOT_IN_SOURCE.contains(&lower.as_str())
+            || SPEECH_VERBS.contains(&lower.as_str())
+        {
             break;
         }
         start -= 1;
@@ -1302,6 +1309,29 @@ fn according_to(body: &str, sentence: &Sentence, i: usize) -> Option<Found> {
     })
 }
 
+/// Where the text starts after a dateline that opens a story ("MERIDA, Nov.
+/// 27 (Harbor Wire) -- ", "WASHINGTON (AP) — "): the place in capitals, then
+/// a dash within the first 60 bytes.
+fn after_dateline(body: &str, start: usize, end: usize) -> usize {
+    let head = &body[start..body.floor_char_boundary(end.min(start + 80))];
+    let Some((dash_at, dash)) = ["--", "—", "–"]
+        .iter()
+        .filter_map(|d| head.find(d).map(|i| (i, *d)))
+        .min_by_key(|(i, _)| *i)
+    else {
+        return start;
+    };
+    let place: String = head[..dash_at]
+        .chars()
+        .take_while(|c| !matches!(c, ',' | '('))
+        .collect();
+    let letters: Vec<char> = place.chars().filter(|c| c.is_alphabetic()).collect();
+    if dash_at > 60 || letters.len() < 2 || letters.iter().any(|c| c.is_lowercase()) {
+        return start;
+    }
+    start + dash_at + dash.len()
+}
+
 /// Trims whitespace and a trailing comma from a byte range.
 fn trim_range(body: &str, start: usize, end: usize) -> (usize, usize) {
     let s = &body[start..end];
@@ -1377,6 +1407,19 @@ mod tests {
         );
         // "United States" is no cue, and a relative clause ends a source.
         assert!(parts("The United States is large.").is_empty());
+    }
+
+    #[test]
+    fn a_dateline_is_not_part_of_the_content() {
+        let got = parts(
+            "MERIDA, Nov. 27 (Harbor Wire) -- Divers found the logbook, the coast guard said.",
+        );
+        assert_eq!(got[0].2, "Divers found the logbook");
+        let got = parts("WASHINGTON (AP) — The vote was close, officials said.");
+        assert_eq!(got[0].2, "The vote was close");
+        // An ordinary dash is kept.
+        let got = parts("Prices -- all of them -- rose, analysts said.");
+        assert_eq!(got[0].2, "Prices -- all of them -- rose");
     }
 
     #[test]

@@ -14,8 +14,8 @@ use super::{Attribution, AttributionKind, relations};
 use crate::domain::claim::ClaimKind;
 use crate::domain::when::TimePrecision;
 
-/// A hedge cue of a proposal. An anonymous source is reported as the hedge
-/// "sources said" over its source and cue.
+/// A hedge cue of a proposal. An anonymous source is a hedge too, reported
+/// with its words and cue ("sources close to the matter said").
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HedgeView {
     pub text: String,
@@ -63,7 +63,14 @@ pub struct Proposal {
 /// Proposes the claims of an article body published at `published`.
 pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
     let index = CharIndex::new(body);
-    let (sentences, found) = relations(body);
+    let (sentences, mut found) = relations(body);
+    // A content of punctuation alone ("that “") is nothing to log; dropped
+    // before sources are linked, so that links index the proposals.
+    found.retain(|(_, f)| {
+        claim_text(&body[f.content.0..f.content.1])
+            .chars()
+            .any(char::is_alphanumeric)
+    });
     let readings: Vec<Option<SourceReading>> = found
         .iter()
         .map(|(_, f)| f.source.map(|(s, e)| source::read(&body[s..e])))
@@ -90,14 +97,23 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
                     }
                 })
                 .collect();
-            if let (Some(SourceReading::Anonymous { .. }), Some(s)) = (&reading, attribution.source)
+            if let (Some(SourceReading::Anonymous { .. }), Some(s), Some(bytes)) =
+                (&reading, attribution.source, f.source)
             {
                 let (lo, hi) = (
                     s.start.min(attribution.cue.start),
                     s.end.max(attribution.cue.end),
                 );
+                // The words themselves: "sources close to the matter said",
+                // "according to a port official".
+                let (blo, bhi) = (bytes.0.min(f.cue.0), bytes.1.max(f.cue.1));
+                let text = if bhi - blo <= 120 {
+                    body[blo..bhi].to_owned()
+                } else {
+                    format!("{} {}", &body[bytes.0..bytes.1], &body[f.cue.0..f.cue.1])
+                };
                 hedges.push(HedgeView {
-                    text: "sources said".into(),
+                    text,
                     start: lo,
                     end: hi,
                     weight: ANONYMOUS_SOURCE_WEIGHT,
@@ -209,7 +225,7 @@ mod tests {
                 .iter()
                 .map(|h| h.text.as_str())
                 .collect::<Vec<_>>(),
-            ["sources said"]
+            ["sources close to the matter said"]
         );
         assert_eq!(first.confidence, 0.8);
 
