@@ -152,3 +152,45 @@ async fn the_hot_routes_stay_within_their_statement_budgets() {
     // Naming the speaker costs the two lookups of the name.
     assert_eq!(by_name, by_id + 2);
 }
+
+#[tokio::test]
+async fn extraction_statements_do_not_grow_with_the_article() {
+    let app = spawn_app().await;
+    let story = app.story("Extraction budget").await;
+    app.speaker("Ana Robles", "person").await;
+    let sentence = |i: usize| {
+        format!(
+            "The port reopens on day {i}, Ana Robles said. Officials told reporters that ferry {i} sank. "
+        )
+    };
+    let mut costs = Vec::new();
+    for (n, sentences) in [(1, 1), (2, 40)] {
+        let body: String = (0..sentences).map(sentence).collect();
+        let article = app
+            .article(story, &format!("https://news.example/extract-{n}"), &body)
+            .await;
+        let path = format!("/v1/articles/{article}/extract");
+        let res = app.client.post(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let preview = statements(&res);
+        let res = app
+            .client
+            .post(app.url(&format!("{path}?apply=true")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let apply = statements(&res);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(
+            body["applied"]["claims"].as_array().unwrap().len(),
+            sentences * 2
+        );
+        costs.push((preview, apply));
+    }
+    // A preview: the article, the speaker names, their records, the logged spans.
+    assert_eq!(costs[0].0, 4, "{costs:?}");
+    assert_eq!(costs[0].0, costs[1].0, "{costs:?}");
+    // Applying: the same for 2 claims as for 80 (one new anonymous speaker each time).
+    assert_eq!(costs[0].1, costs[1].1, "{costs:?}");
+}
