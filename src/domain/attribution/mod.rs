@@ -1313,7 +1313,11 @@ fn according_to(body: &str, sentence: &Sentence, i: usize) -> Option<Found> {
 /// 27 (Harbor Wire) -- ", "WASHINGTON (AP) — "): the place in capitals, then
 /// a dash within the first 60 bytes.
 fn after_dateline(body: &str, start: usize, end: usize) -> usize {
-    let head = &body[start..body.floor_char_boundary(end.min(start + 80))];
+    let mut cut = end.min(start + 80);
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &body[start..cut];
     let Some((dash_at, dash)) = ["--", "—", "–"]
         .iter()
         .filter_map(|d| head.find(d).map(|i| (i, *d)))
