@@ -106,7 +106,10 @@ const SPEECH_VERBS: &[&str] = &["said", "says", "told", "tells"];
 struct Found {
     source: Option<(usize, usize)>,
     cue: (usize, usize),
+    /// For a quotation split by its cue, from its first part to the end of
+    /// its second (`parts` has the two).
     content: (usize, usize),
+    parts: Option<[(usize, usize); 2]>,
 }
 
 impl Found {
@@ -115,7 +118,17 @@ impl Found {
             source: self.source.map(|(s, e)| index.span(s, e)),
             cue: index.span(self.cue.0, self.cue.1),
             content: index.span(self.content.0, self.content.1),
-            kind: kind_of(&body[self.content.0..self.content.1]),
+            kind: match self.parts {
+                // “We will,” he said, “never agree.”
+                Some([a, b])
+                    if kind_of(&body[a.0..a.1]) == AttributionKind::DirectQuote
+                        && kind_of(&body[b.0..b.1]) == AttributionKind::DirectQuote =>
+                {
+                    AttributionKind::DirectQuote
+                }
+                Some(_) => AttributionKind::Mixed,
+                None => kind_of(&body[self.content.0..self.content.1]),
+            },
         }
     }
 
@@ -864,10 +877,37 @@ fn relation_at(body: &str, sentence: &Sentence, cue_at: usize) -> Option<Found> 
             // "X, who met them, said that …" is no content-first relation: a
             // bare comma before the cue needs a quotation before it.
             if first_word.is_some() || after_quote {
+                // “We will,” he said, “never agree.”: the quotation goes on
+                // after the cue (and an inverted source).
+                let mut next = cue_end_idx + 1;
+                if first_word.is_none() {
+                    if let Some((_, end)) = source {
+                        next = (next..toks.len())
+                            .find(|&j| toks[j].start >= end)
+                            .unwrap_or(toks.len());
+                    }
+                }
+                let continued = after_quote
+                    && toks.get(next).is_some_and(|t| t.text(body) == ",")
+                    && toks
+                        .get(next + 1)
+                        .is_some_and(|t| matches!(t.text(body), "“" | "\""));
+                if continued {
+                    let second = trim_range(body, toks[next + 1].start, sentence.end);
+                    if second.1 > second.0 {
+                        return Some(Found {
+                            source,
+                            cue,
+                            content: (content.0, second.1),
+                            parts: Some([content, second]),
+                        });
+                    }
+                }
                 return Some(Found {
                     source,
                     cue,
                     content,
+                    parts: None,
                 });
             }
         }
@@ -898,6 +938,7 @@ fn relation_at(body: &str, sentence: &Sentence, cue_at: usize) -> Option<Found> 
         source,
         cue,
         content,
+        parts: None,
     })
 }
 
@@ -1254,32 +1295,32 @@ fn skip_recipient(body: &str, toks: &[Token], from: usize) -> usize {
     if let Some(that) = (from..toks.len().min(from + 7)).find(|&j| toks[j].lower(body) == "that") {
         return that;
     }
+    // One noun phrase: a pronoun or "reporters", or a name ("The Post",
+    // "CNN", "the Associated Press") — never "the talks".
+    let word =
+        |j: usize| (j < toks.len() && toks[j].kind == TokenKind::Word).then(|| toks[j].lower(body));
+    let capitalised = |j: usize| {
+        j < toks.len()
+            && toks[j].kind == TokenKind::Word
+            && toks[j].text(body).starts_with(char::is_uppercase)
+    };
     let mut j = from;
-    while j < toks.len() && j < from + 4 && toks[j].kind == TokenKind::Word {
-        let w = toks[j].text(body);
-        let lower = toks[j].lower(body);
-        let listener = w.chars().next().is_some_and(char::is_uppercase)
-            || matches!(
-                lower.as_str(),
-                "reporters"
-                    | "him"
-                    | "her"
-                    | "them"
-                    | "us"
-                    | "me"
-                    | "the"
-                    | "a"
-                    | "an"
-                    | "supporters"
-                    | "voters"
-                    | "journalists"
-                    | "cnn"
-                    | "interviewers"
-            );
-        if !listener {
-            break;
+    match word(j).as_deref() {
+        Some(
+            "reporters" | "him" | "her" | "them" | "us" | "me" | "supporters" | "voters"
+            | "journalists" | "interviewers",
+        ) => j += 1,
+        Some("the" | "a" | "an") if capitalised(j + 1) => {
+            j += 1;
+            while capitalised(j) && j < from + 5 {
+                j += 1;
+            }
         }
-        j += 1;
+        _ => {
+            while capitalised(j) && j < from + 4 {
+                j += 1;
+            }
+        }
     }
     if j < toks.len() && toks[j].kind == TokenKind::Punct {
         j += 1;
@@ -1306,6 +1347,7 @@ fn according_to(body: &str, sentence: &Sentence, i: usize) -> Option<Found> {
         source,
         cue,
         content,
+        parts: None,
     })
 }
 
@@ -1411,6 +1453,29 @@ mod tests {
         );
         // "United States" is no cue, and a relative clause ends a source.
         assert!(parts("The United States is large.").is_empty());
+    }
+
+    #[test]
+    fn the_shapes_of_reported_speech() {
+        // A quotation split by its cue: one relation whose content holds both parts.
+        let got = parts("\"We will,\" he said, \"never agree.\"");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0.as_deref(), Some("he"));
+        assert!(
+            got[0].2.contains("We will") && got[0].2.contains("never agree"),
+            "{got:?}"
+        );
+        // A quotation of several sentences.
+        let got = parts("“We will never agree. The talks are over,” the minister said.");
+        assert_eq!(got[0].2, "“We will never agree. The talks are over");
+        assert_eq!(got[0].0.as_deref(), Some("the minister"));
+        // "has maintained that", "told reporters".
+        let got = parts("The ministry has maintained that the ferry was sound.");
+        assert_eq!(got[0].1, "has maintained");
+        assert_eq!(got[0].2, "that the ferry was sound.");
+        let got = parts("The Prime Minister told reporters the talks would resume.");
+        assert_eq!(got[0].0.as_deref(), Some("The Prime Minister"));
+        assert_eq!(got[0].2, "the talks would resume.");
     }
 
     #[test]

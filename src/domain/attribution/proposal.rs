@@ -144,7 +144,15 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
             let content_times = times.iter().filter(|m| inside(m)).map(to_view).collect();
 
             Proposal {
-                claim_text: claim_text(&body[f.content.0..f.content.1]),
+                claim_text: match f.parts {
+                    // “We will,” he said, “never agree.” → We will never agree.
+                    Some([a, b]) => format!(
+                        "{} {}",
+                        claim_text(&body[a.0..a.1]),
+                        claim_text(&body[b.0..b.1])
+                    ),
+                    None => claim_text(&body[f.content.0..f.content.1]),
+                },
                 claim_kind: match attribution.kind {
                     AttributionKind::DirectQuote => ClaimKind::DirectQuote,
                     AttributionKind::Paraphrase | AttributionKind::Mixed => ClaimKind::Paraphrase,
@@ -237,6 +245,18 @@ mod tests {
             Some(SourceReading::Named { name, kind: SpeakerKind::Person, .. }) if name == "Fumio Kishida"
         ));
         assert_eq!(quote.confidence, 1.0);
+    }
+
+    #[test]
+    fn a_quotation_split_by_its_cue_is_one_claim() {
+        let got = propose("“We will,” Kishida said, “never agree.”", published());
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].claim_text, "We will never agree.");
+        assert_eq!(got[0].claim_kind, ClaimKind::DirectQuote);
+        assert_eq!(
+            got[0].content_text,
+            "“We will,” Kishida said, “never agree.”"
+        );
     }
 
     #[test]
