@@ -10,6 +10,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::http;
 use crate::http::auth::TokenCache;
+use crate::http::rate_limit::WriteLimiter;
 use crate::storage::pool::DbPool;
 use crate::storage::query_count;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub public_reads: bool,
     /// Recently validated bearer tokens.
     pub tokens: TokenCache,
+    /// Writes per token.
+    pub write_limiter: WriteLimiter,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +49,9 @@ pub struct HttpSettings {
     pub server_timing: bool,
     /// How long a validated token is trusted without asking the database.
     pub token_cache_ttl: Duration,
+    /// Writes per second per token (0: no limit) and the burst allowed.
+    pub write_rate: u32,
+    pub write_burst: u32,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
@@ -59,6 +65,7 @@ pub fn build_server(
         limits: settings.limits.clone(),
         public_reads: settings.public_reads,
         tokens: TokenCache::new(settings.token_cache_ttl),
+        write_limiter: WriteLimiter::new(settings.write_rate, settings.write_burst),
     });
     let max_body = settings.limits.max_body_bytes;
     let server_timing = settings.server_timing;
@@ -67,10 +74,23 @@ pub fn build_server(
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(
+                // Every response is data for a program, never a page: no
+                // sniffing, framing, caching, referrers or cross-origin reads
+                // (no CORS headers either: browsers on other origins are refused).
                 middleware::DefaultHeaders::new()
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .add((header::CACHE_CONTROL, "no-store"))
-                    .add((header::X_FRAME_OPTIONS, "DENY")),
+                    .add((header::X_FRAME_OPTIONS, "DENY"))
+                    .add((
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; frame-ancestors 'none'",
+                    ))
+                    .add((header::REFERRER_POLICY, "no-referrer"))
+                    .add((header::CROSS_ORIGIN_RESOURCE_POLICY, "same-origin"))
+                    .add((
+                        header::STRICT_TRANSPORT_SECURITY,
+                        "max-age=31536000; includeSubDomains",
+                    )),
             )
             .wrap_fn(|req, srv| {
                 use actix_web::dev::Service;

@@ -204,6 +204,13 @@ pub struct ServeArgs {
     /// once on the instance that revoked it; revoked elsewhere, within this.
     #[arg(long, env = "CLAIMTRAIL_TOKEN_CACHE_MS", default_value_t = 2_000)]
     pub token_cache_ms: u64,
+    /// Writes (POST, PATCH, DELETE) per second allowed to one token on
+    /// average; 0 turns the limit off. Past it: 429 with Retry-After.
+    #[arg(long, env = "CLAIMTRAIL_WRITE_RATE", default_value_t = 50)]
+    pub write_rate: u32,
+    /// Writes one token may send at once before the rate applies.
+    #[arg(long, env = "CLAIMTRAIL_WRITE_BURST", default_value_t = 100)]
+    pub write_burst: u32,
     /// Seconds to let in-flight requests finish on shutdown.
     #[arg(long, env = "CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     pub shutdown_timeout_s: u64,

@@ -56,6 +56,12 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The caller's token has used up its write quota; retry after the delay.
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// The database cannot be reached or the pool is exhausted; the client may retry.
     #[error("{0}")]
     Unavailable(String),

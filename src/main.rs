@@ -110,6 +110,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_reads: args.public_reads,
         server_timing: args.server_timing,
         token_cache_ttl: Duration::from_millis(args.token_cache_ms),
+        write_rate: args.write_rate,
+        write_burst: args.write_burst,
     };
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;

@@ -1,6 +1,6 @@
 //! Bearer-token authentication: who is calling, and may they.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
@@ -15,6 +15,7 @@ use crate::domain::auth::{Action, hash_token};
 use crate::error::{AppError, AppResult};
 use crate::storage::events::AuditContext;
 use crate::storage::users::{self, AuthUser};
+use subtle::ConstantTimeEq;
 
 /// The caller of a request: a user (from `Authorization: Bearer …`) or nobody.
 /// A header that is present but not a valid, unrevoked token is refused at once.
@@ -80,10 +81,22 @@ fn bearer_token(req: &HttpRequest) -> AppResult<Option<String>> {
 /// before any other extractor runs (so an anonymous request learns nothing
 /// about the route, not even how its body would be validated). A request
 /// without a token passes only as a read when reads are public.
+///
+/// A refusal is answered here, as a response rather than an error, so that
+/// it passes back through the outer middleware (security headers, request
+/// id) like any other answer.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match admit(&req).await {
+        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+    }
+}
+
+/// Checks the caller of a request and records who it is.
+async fn admit(req: &ServiceRequest) -> Result<(), AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -96,7 +109,7 @@ pub async fn authenticate(
             let user = match state.tokens.get(&hash) {
                 Some(user) => user,
                 None => {
-                    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+                    let mut conn = state.pool.get().await?;
                     let user = users::authenticate(&mut conn, &hash)
                         .await?
                         .ok_or_else(|| {
@@ -106,6 +119,9 @@ pub async fn authenticate(
                     user
                 }
             };
+            if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+                state.write_limiter.check(user.token_id)?;
+            }
             req.extensions_mut().insert(user);
         }
         None => {
@@ -113,12 +129,11 @@ pub async fn authenticate(
             if !(state.public_reads && is_read) {
                 return Err(AppError::Unauthorized(
                     "this request needs a bearer token (Authorization: Bearer …)".into(),
-                )
-                .into());
+                ));
             }
         }
     }
-    next.call(req).await
+    Ok(())
 }
 
 impl FromRequest for Caller {
@@ -147,9 +162,21 @@ impl FromRequest for Caller {
 /// Unknown tokens are never cached. Revoking a token through the API clears
 /// the cache of the instance that revoked it; elsewhere (the CLI, another
 /// instance) a revoked token stops working within `ttl`.
+///
+/// Entries are found by the first 8 bytes of the token's SHA-256 and then
+/// checked against the whole digest in constant time (`subtle`): lookup
+/// timing depends only on digest bits a caller cannot steer, and the final
+/// comparison on nothing.
 pub struct TokenCache {
     ttl: Duration,
-    entries: Mutex<HashMap<[u8; 32], (AuthUser, Instant)>>,
+    entries: Mutex<HashMap<u64, CachedToken>>,
+}
+
+/// The full digest, who the token belongs to, and when it was checked.
+type CachedToken = ([u8; 32], AuthUser, Instant);
+
+fn cache_key(hash: &[u8; 32]) -> u64 {
+    u64::from_le_bytes(hash[..8].try_into().expect("8 bytes"))
 }
 
 /// Entries kept at most; a full cache drops its expired entries, or all.
@@ -170,9 +197,9 @@ impl TokenCache {
         }
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
-            .get(hash)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(user, _)| user.clone())
+            .get(&cache_key(hash))
+            .filter(|(full, _, at)| bool::from(full.ct_eq(hash)) && at.elapsed() < self.ttl)
+            .map(|(_, user, _)| user.clone())
     }
 
     pub fn put(&self, hash: [u8; 32], user: AuthUser) {
@@ -181,12 +208,12 @@ impl TokenCache {
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= TOKEN_CACHE_CAPACITY {
-            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            entries.retain(|_, (_, _, at)| at.elapsed() < self.ttl);
             if entries.len() >= TOKEN_CACHE_CAPACITY {
                 entries.clear();
             }
         }
-        entries.insert(hash, (user, Instant::now()));
+        entries.insert(cache_key(&hash), (hash, user, Instant::now()));
     }
 
     pub fn clear(&self) {

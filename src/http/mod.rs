@@ -6,6 +6,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod pagination;
 pub mod problem;
+pub mod rate_limit;
 
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 

@@ -28,6 +28,9 @@ pub struct Problem {
     /// What a bulk import did before and despite the rejected batches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<serde_json::Value>,
+    /// Seconds to send in `Retry-After` (429 and 503).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -46,6 +49,7 @@ impl Problem {
             current_revision: None,
             existing_id: None,
             report: None,
+            retry_after: None,
         }
     }
 
@@ -59,7 +63,9 @@ impl Problem {
                 HeaderValue::from_static("Bearer realm=\"claimtrail\""),
             ));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
             builder.insert_header((
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECS),
@@ -135,6 +141,19 @@ impl AppError {
                 "Unsupported media type",
                 detail,
             ),
+            AppError::TooManyRequests {
+                detail,
+                retry_after_secs,
+            } => {
+                let mut p = Problem::new(
+                    S::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many requests",
+                    detail,
+                );
+                p.retry_after = Some(*retry_after_secs);
+                p
+            }
             AppError::Unavailable(detail) => Problem::new(
                 S::SERVICE_UNAVAILABLE,
                 "unavailable",

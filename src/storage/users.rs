@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::events::{self, AuditContext, EventRecord};
+use subtle::ConstantTimeEq;
+
 use super::schema::{api_tokens, users};
 use crate::domain::auth::{Role, generate_token, is_valid_user_name};
 use crate::error::{AppError, AppResult};
@@ -207,8 +209,8 @@ pub async fn list_tokens(conn: &mut AsyncPgConnection, user_id: i64) -> AppResul
 /// keeps authentication to one indexed read on almost every request.
 const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 
-/// token id, last use, user id, user name, role
-type TokenOwner = (i64, Option<DateTime<Utc>>, i64, String, Role);
+/// token id, digest, last use, user id, user name, role
+type TokenOwner = (i64, Vec<u8>, Option<DateTime<Utc>>, i64, String, Role);
 
 /// The user behind a token hash, if the token exists and is not revoked.
 pub async fn authenticate(
@@ -221,6 +223,7 @@ pub async fn authenticate(
         .filter(api_tokens::revoked_at.is_null())
         .select((
             api_tokens::id,
+            api_tokens::token_sha256,
             api_tokens::last_used_at,
             users::id,
             users::name,
@@ -229,9 +232,14 @@ pub async fn authenticate(
         .first(conn)
         .await
         .optional()?;
-    let Some((token_id, last_used, user_id, name, role)) = found else {
+    // The index finds the row by the digest (whose bits a caller cannot
+    // steer); the digests are then compared in constant time.
+    let Some((token_id, stored, last_used, user_id, name, role)) = found else {
         return Ok(None);
     };
+    if !bool::from(stored.as_slice().ct_eq(&hash[..])) {
+        return Ok(None);
+    }
     if last_used.is_none_or(|t| Utc::now() - t > LAST_USED_RESOLUTION) {
         diesel::update(api_tokens::table.find(token_id))
             .set(api_tokens::last_used_at.eq(diesel::dsl::now))

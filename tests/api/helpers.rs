@@ -164,7 +164,32 @@ pub struct TestApp {
     external: bool,
 }
 
+/// What a test may change about the app it spawns.
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    /// Writes per second per token; 0 (the default in tests) is no limit.
+    pub write_rate: u32,
+    pub write_burst: u32,
+    pub pool_size: usize,
+    pub pool_wait: Duration,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            write_rate: 0,
+            write_burst: 0,
+            pool_size: 8,
+            pool_wait: Duration::from_secs(10),
+        }
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let server = server();
     let database = format!(
         "ct_test_{}_{}",
@@ -187,8 +212,8 @@ pub async fn spawn_app() -> TestApp {
     let db_pool = pool::build_pool(
         &database_url,
         &pool::PoolSettings {
-            max_size: 8,
-            wait_timeout: Duration::from_secs(10),
+            max_size: options.pool_size,
+            wait_timeout: options.pool_wait,
         },
     )
     .expect("building the pool");
@@ -208,6 +233,8 @@ pub async fn spawn_app() -> TestApp {
         server_timing: true,
         // Long enough that statement counts never depend on timing.
         token_cache_ttl: Duration::from_secs(600),
+        write_rate: options.write_rate,
+        write_burst: options.write_burst,
     };
     let server = app::build_server(listener, db_pool, &settings).expect("building the server");
     tokio::spawn(server);
@@ -368,6 +395,41 @@ impl TestApp {
         AsyncPgConnection::establish(&self.database_url)
             .await
             .expect("connecting to the test database")
+    }
+
+    /// An MD5 of every row of every table of the schema, by table: equal
+    /// before and after a request means the request wrote nothing at all.
+    pub async fn checksum(&self) -> Vec<(String, String)> {
+        #[derive(diesel::QueryableByName)]
+        struct Table {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Sum {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            sum: String,
+        }
+        let mut conn = self.db().await;
+        let tables: Vec<Table> = diesel::sql_query(
+            "SELECT table_name::text AS name FROM information_schema.tables
+              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
+        .load(&mut conn)
+        .await
+        .expect("listing tables");
+        let mut sums = Vec::new();
+        for t in tables {
+            let sum: Sum = diesel::sql_query(format!(
+                "SELECT coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text)), 'empty') AS sum FROM {} r",
+                quote_ident(&t.name)
+            ))
+            .get_result(&mut conn)
+            .await
+            .expect("summing a table");
+            sums.push((t.name, sum.sum));
+        }
+        sums
     }
 
     /// Row counts of every table, to show that a rejected request wrote nothing.

@@ -7,6 +7,7 @@ mod diffs;
 mod errors;
 mod example_story;
 mod extract;
+mod hardening;
 mod helpers;
 mod history;
 mod import;
