@@ -121,6 +121,12 @@ impl From<diesel::result::Error> for AppError {
                     Kind::ClosedConnection => {
                         AppError::Unavailable("the database connection was lost".into())
                     }
+                    // PostgreSQL text cannot hold NUL: input checks refuse it
+                    // first; anything that slips through is still the
+                    // caller's mistake, not a server error.
+                    _ if message.contains("invalid byte sequence for encoding") => {
+                        AppError::BadRequest("text must not contain NUL characters".into())
+                    }
                     _ => AppError::Internal(anyhow::anyhow!(
                         "database error ({kind:?}, constraint {constraint:?}): {message}"
                     )),

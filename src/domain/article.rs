@@ -97,6 +97,11 @@ impl NewArticle {
 /// scheme and host are lowercased and the fragment (never sent to a server)
 /// is dropped. Only http and https are accepted.
 pub fn normalize_url(raw: &str) -> Result<String, String> {
+    // The URL parser drops tabs, newlines and NULs silently; a URL that
+    // holds them is refused rather than stored as something else.
+    if raw.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
     let mut url = url::Url::parse(raw).map_err(|e| format!("is not an absolute URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -123,6 +128,8 @@ mod tests {
         );
         assert!(normalize_url("ftp://example.com/x").is_err());
         assert!(normalize_url("/relative/path").is_err());
+        assert!(normalize_url("https://example.com/\u{0}").is_err());
+        assert!(normalize_url("https://exa\tmple.com/").is_err());
     }
 
     #[test]

@@ -88,12 +88,12 @@ impl Validator {
         }
     }
 
-    /// Timestamps must fall in years 1–9999 (what RFC 3339 can write and every
-    /// PostgreSQL timestamp can hold).
+    /// Timestamps must be plausible for news: from the year 1000 (archives
+    /// quote history) to ten years ahead (embargoes, scheduled statements).
+    /// Anything else is a typo or an attack, not a date.
     pub fn timestamp(&mut self, field: &str, value: &DateTime<Utc>) {
-        let year = value.year();
-        if !(1..=9999).contains(&year) {
-            self.error(field, format!("year {year} is outside 0001–9999"));
+        if let Err(message) = plausible_time(value) {
+            self.error(field, message);
         }
     }
 
@@ -169,6 +169,19 @@ fn strip_position(message: &str) -> String {
 fn missing_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("missing field `")?;
     Some(rest.split('`').next()?.to_owned())
+}
+
+/// The window of [`Validator::timestamp`].
+pub fn plausible_time(value: &DateTime<Utc>) -> Result<(), String> {
+    let latest = Utc::now().year() + 10;
+    let year = value.year();
+    if (1000..=latest).contains(&year) {
+        Ok(())
+    } else {
+        Err(format!(
+            "year {year} is outside the plausible range 1000–{latest}"
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -109,9 +109,9 @@ pub fn time_param(
     raw: Option<&str>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
     raw.map(|r| {
-        crate::domain::when::parse_time(r)
-            .map(|(t, _)| t)
-            .map_err(|e| AppError::invalid(name, e))
+        let (t, _) = crate::domain::when::parse_time(r).map_err(|e| AppError::invalid(name, e))?;
+        crate::domain::validation::plausible_time(&t).map_err(|e| AppError::invalid(name, e))?;
+        Ok(t)
     })
     .transpose()
 }
@@ -137,6 +137,28 @@ impl FromRequest for IfMatchHeader {
         };
         std::future::ready(parsed)
     }
+}
+
+/// Middleware: a query string holding a NUL (`%00`) is refused with 400
+/// before any handler reads it (PostgreSQL text cannot hold NUL).
+pub async fn refuse_nul_in_query(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let query = req.query_string();
+    let nul = query.contains('\0')
+        || query
+            .as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    if nul {
+        let e = AppError::BadRequest("the query string must not contain NUL characters".into());
+        return Ok(req.error_response(e).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 #[cfg(test)]

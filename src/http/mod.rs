@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(extract::refuse_nul_in_query))
                 .wrap(actix_web::middleware::from_fn(auth::authenticate))
                 .service(resource("/me").route(web::get().to(users::me)))
                 .service(

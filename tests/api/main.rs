@@ -2,6 +2,7 @@
 
 mod append_only;
 mod auth;
+mod bad_input;
 mod claimreview;
 mod diffs;
 mod errors;

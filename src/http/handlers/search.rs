@@ -34,7 +34,10 @@ pub async fn search(
     caller.allow_read()?;
     let query = query.into_inner();
     let q = query.q.trim();
-    if q.is_empty() || q.chars().count() > 500 || q.contains('\0') {
+    if q.contains('\0') {
+        return Err(AppError::invalid("q", "must not contain NUL characters"));
+    }
+    if q.is_empty() || q.chars().count() > 500 {
         return Err(AppError::invalid("q", "must be 1–500 characters"));
     }
     let limit = query.limit.unwrap_or(20);
