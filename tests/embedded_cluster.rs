@@ -145,9 +145,26 @@ async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
         "cluster lives in the data folder"
     );
 
+    // A refused request with a distinctive body: neither it nor the token
+    // may reach the log.
+    let res = client
+        .post(format!("{}/v1/claims", service.base))
+        .bearer_auth(&token)
+        .json(&json!({ "text": "secret-body-4b1d", "kind": "paraphrase", "story_id": -1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+
     // SIGTERM stops the API, then the cluster.
     let status = service.signal(Signal::SIGTERM);
     assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(&service.log).unwrap();
+    assert!(log.contains("/v1/claims"), "requests are logged: {log}");
+    assert!(!log.contains(&token), "the token was logged");
+    assert!(!log.contains(&token[3..]), "part of the token was logged");
+    assert!(!log.contains("secret-body-4b1d"), "a body was logged");
+    assert!(!log.contains("Kept across restarts"), "a body was logged");
     assert!(
         !data.join("postgres/postmaster.pid").exists(),
         "cluster left running after SIGTERM"
