@@ -13,6 +13,7 @@ mod helpers;
 mod history;
 mod import;
 mod pagination;
+mod pool;
 mod queries;
 mod revisions;
 mod search;

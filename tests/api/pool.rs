@@ -1,0 +1,79 @@
+//! Pool exhaustion: when no connection frees up in time, requests fail fast
+//! with 503 and Retry-After, and the service recovers by itself.
+
+use std::time::{Duration, Instant};
+
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde_json::json;
+
+use crate::helpers::{TestOptions, assert_problem, spawn_app_with};
+
+#[tokio::test]
+async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
+    let wait = Duration::from_millis(300);
+    let app = spawn_app_with(TestOptions {
+        pool_size: 1,
+        pool_wait: wait,
+        ..TestOptions::default()
+    })
+    .await;
+    let story = app.story("Pool").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let claim = app.claim(story, speaker, "The port reopens").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/claims/{claim}");
+    let etag = app.etag(&path).await;
+
+    // Another session locks the claim: a PATCH takes the only pooled
+    // connection and waits on the lock with it.
+    let mut locker = app.db().await;
+    locker
+        .begin_test_transaction()
+        .await
+        .expect("a transaction that is never committed");
+    diesel::sql_query(format!("SELECT id FROM claims WHERE id = {claim} FOR UPDATE"))
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let patch = {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        let etag = etag.clone();
+        tokio::spawn(async move {
+            client
+                .patch(url)
+                .header("If-Match", etag)
+                .json(&json!({ "text": "The port reopens on Monday", "reason": "more precise" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Every other request waits for the pool, then gets 503 quickly.
+    for p in ["/v1/stories", &path, "/healthz"] {
+        let started = Instant::now();
+        let res = app.client.get(app.url(p)).send().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            res.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+            Some("2"),
+            "{p}"
+        );
+        let problem = assert_problem(res, 503).await;
+        assert_eq!(problem["type"], "urn:claimtrail:problem:unavailable");
+        assert!(took >= wait, "{p}: answered in {took:?}, before the pool wait");
+        assert!(took < wait * 5, "{p}: waited {took:?}");
+    }
+
+    // The lock goes away (the locking session ends): the PATCH completes
+    // and the service serves again, with no restart.
+    drop(locker);
+    assert_eq!(patch.await.unwrap(), 200);
+    assert_eq!(app.get("/v1/stories").await.status(), 200);
+    let claim_now = app.get_json(&path).await;
+    assert_eq!(claim_now["revision"], 2);
+}
