@@ -118,8 +118,13 @@ impl From<diesel::result::Error> for AppError {
                             .into(),
                         existing_id: None,
                     },
-                    Kind::ClosedConnection => {
+                    Kind::ClosedConnection | Kind::UnableToSendCommand => {
                         AppError::Unavailable("the database connection was lost".into())
+                    }
+                    // The server is shutting down, restarting or recovering:
+                    // the client may retry shortly.
+                    _ if is_server_going_away(&message) => {
+                        AppError::Unavailable(format!("the database is not available: {message}"))
                     }
                     // PostgreSQL text cannot hold NUL: input checks refuse it
                     // first; anything that slips through is still the
@@ -132,9 +137,37 @@ impl From<diesel::result::Error> for AppError {
                     )),
                 }
             }
+            // A transaction that could not be rolled back: the connection
+            // is gone with it.
+            Error::BrokenTransactionManager => {
+                AppError::Unavailable("the database connection was lost".into())
+            }
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }
+}
+
+/// Messages PostgreSQL (or libpq's protocol) sends when the server goes
+/// away under a connection: admin shutdown (57P01), crash shutdown (57P02),
+/// cannot connect now (57P03), and a connection cut mid-statement.
+fn is_server_going_away(message: &str) -> bool {
+    const SIGNS: &[&str] = &[
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "the database system is not yet accepting connections",
+        "server closed the connection",
+        "connection to server",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "Connection refused",
+        "connection reset",
+        "broken pipe",
+        "unexpected EOF",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 fn unique_violation_detail(constraint: &str, message: &str) -> String {

@@ -1,112 +1,14 @@
 //! `claimtrail serve` without DATABASE_URL: its own cluster, started and
 //! stopped with it, reused across restarts, surviving crashes.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::Command;
 
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use common::{BIN, Cleanup, cli, data_folder, free_port, start};
+use nix::sys::signal::Signal;
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_claimtrail");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Service {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-fn start(data_dir: &Path, port: u16, log_name: &str) -> Service {
-    let log = data_dir.parent().unwrap().join(log_name);
-    let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(BIN)
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .env("CLAIMTRAIL_DATA_DIR", data_dir)
-        .env("CLAIMTRAIL_BIND", format!("127.0.0.1:{port}"))
-        .env("CLAIMTRAIL_WORKERS", "1")
-        .env("CLAIMTRAIL_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(out)
-        .spawn()
-        .expect("spawning claimtrail serve");
-    Service {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    }
-}
-
-impl Service {
-    async fn wait_healthy(&mut self, client: &reqwest::Client) {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Ok(res) = client.get(format!("{}/healthz", self.base)).send().await {
-                if res.status() == 200 {
-                    return;
-                }
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "serve exited with {status}: {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "serve did not become healthy");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn signal(&mut self, signal: Signal) -> std::process::ExitStatus {
-        kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not exit after {signal}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Stops whatever cluster is left in the folder when a test ends, even on panic.
-struct Cleanup(PathBuf);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if self.0.join("postgres/postmaster.pid").exists() {
-            if let Ok(mut cluster) = Cluster::open(&self.0, ClusterOptions::default()) {
-                let _ = cluster.stop();
-            }
-        }
-    }
-}
-
-fn data_folder() -> (tempfile::TempDir, PathBuf) {
-    let root = tempfile::Builder::new()
-        .prefix("claimtrail-serve-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    // A folder the postgres system user can enter, as a data folder usually is.
-    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let data = root.path().join("data");
-    (root, data)
-}
 
 #[tokio::test]
 async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
@@ -210,22 +112,6 @@ async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
     assert!(log.contains("stale postmaster.pid"), "{log}");
     assert!(service.signal(Signal::SIGTERM).success());
     assert!(!data.join("postgres/postmaster.pid").exists());
-}
-
-/// Runs a CLI command on the data folder's cluster; returns its stdout.
-fn cli(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("CLAIMTRAIL_DATA_DIR", data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

@@ -32,10 +32,12 @@ async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
         .begin_test_transaction()
         .await
         .expect("a transaction that is never committed");
-    diesel::sql_query(format!("SELECT id FROM claims WHERE id = {claim} FOR UPDATE"))
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    diesel::sql_query(format!(
+        "SELECT id FROM claims WHERE id = {claim} FOR UPDATE"
+    ))
+    .execute(&mut locker)
+    .await
+    .unwrap();
     let patch = {
         let client = app.client.clone();
         let url = app.url(&path);
@@ -59,13 +61,18 @@ async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
         let res = app.client.get(app.url(p)).send().await.unwrap();
         let took = started.elapsed();
         assert_eq!(
-            res.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+            res.headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
             Some("2"),
             "{p}"
         );
         let problem = assert_problem(res, 503).await;
         assert_eq!(problem["type"], "urn:claimtrail:problem:unavailable");
-        assert!(took >= wait, "{p}: answered in {took:?}, before the pool wait");
+        assert!(
+            took >= wait,
+            "{p}: answered in {took:?}, before the pool wait"
+        );
         assert!(took < wait * 5, "{p}: waited {took:?}");
     }
 

@@ -1,0 +1,372 @@
+//! The real binary under load through a database outage and a crash:
+//! - PostgreSQL stopped under load: requests fail fast with 503 and
+//!   Retry-After, and the service recovers by itself when it is back;
+//! - SIGKILL mid-load: every write that got a 2xx is there after a restart,
+//!   with its revision and its audit event, revisions have no gaps, and the
+//!   audit chain verifies.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use claimtrail::storage::cluster::{Cluster, ClusterOptions};
+use common::{Cleanup, cli, data_folder, free_port, start_with};
+use diesel::QueryableByName;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use nix::sys::signal::Signal;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+/// A fresh admin token from the CLI.
+fn admin_token(data: &std::path::Path) -> String {
+    cli(data, &["user", "add", "--name", "chief", "--role", "admin"]);
+    let out = cli(data, &["token", "create", "--user", "chief"]);
+    out.lines().last().unwrap().trim().to_owned()
+}
+
+fn client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+const BEFORE: u8 = 0;
+/// While PostgreSQL shuts down or starts up: either answer, never a 500.
+const STOPPING: u8 = 1;
+const OUTAGE: u8 = 2;
+const STARTING: u8 = 3;
+const AFTER: u8 = 4;
+
+#[derive(Debug, Clone)]
+struct Outcome {
+    phase: u8,
+    write: bool,
+    status: u16,
+    took: Duration,
+    problem_json: bool,
+    retry_after: bool,
+    at: Instant,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_outage_gets_fast_503s_and_the_service_recovers_by_itself() {
+    let (_root, data) = data_folder();
+    let _cleanup = Cleanup(data.clone());
+    let port = free_port();
+    let pool_timeout = Duration::from_millis(1000);
+    let mut service = start_with(
+        &data,
+        port,
+        "outage.log",
+        &[
+            ("CLAIMTRAIL_POOL_TIMEOUT_MS", "1000"),
+            ("CLAIMTRAIL_WRITE_RATE", "0"),
+            ("CLAIMTRAIL_WORKERS", "2"),
+        ],
+    );
+    service.wait_healthy(&reqwest::Client::new()).await;
+    let http = client(&admin_token(&data));
+    let base = service.base.clone();
+    let story: Value = http
+        .post(format!("{base}/v1/stories"))
+        .json(&json!({ "title": "Outage" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let story_id = story["id"].as_i64().unwrap();
+
+    // Four clients, each writing a story and reading one, over and over.
+    let phase = Arc::new(AtomicU8::new(BEFORE));
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    let mut load = Vec::new();
+    for worker in 0..4 {
+        let (http, base) = (http.clone(), base.clone());
+        let (phase, stop, outcomes) = (phase.clone(), stop.clone(), outcomes.clone());
+        load.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !AtomicBool::load(&stop, Ordering::Relaxed) {
+                n += 1;
+                let write = n % 2 == 0;
+                let at_phase = AtomicU8::load(&phase, Ordering::Relaxed);
+                let started = Instant::now();
+                let req = if write {
+                    http.post(format!("{base}/v1/stories"))
+                        .json(&json!({ "title": format!("Story {worker}-{n}") }))
+                } else {
+                    http.get(format!("{base}/v1/stories/{story_id}"))
+                };
+                let Ok(res) = req.send().await else {
+                    // A refused connection would be a crash: recorded as 0.
+                    outcomes.lock().await.push(Outcome {
+                        phase: at_phase,
+                        write,
+                        status: 0,
+                        took: started.elapsed(),
+                        problem_json: false,
+                        retry_after: false,
+                        at: Instant::now(),
+                    });
+                    continue;
+                };
+                let outcome = Outcome {
+                    phase: at_phase,
+                    write,
+                    status: res.status().as_u16(),
+                    took: started.elapsed(),
+                    problem_json: res
+                        .headers()
+                        .get("content-type")
+                        .is_some_and(|v| v == "application/problem+json"),
+                    retry_after: res.headers().get("retry-after").is_some(),
+                    at: Instant::now(),
+                };
+                let _ = res.bytes().await;
+                outcomes.lock().await.push(outcome);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The outage: PostgreSQL stops under the running service.
+    phase.store(STOPPING, Ordering::Relaxed);
+    let data_dir = data.clone();
+    tokio::task::spawn_blocking(move || {
+        Cluster::open(&data_dir, ClusterOptions::default())
+            .unwrap()
+            .stop()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    phase.store(OUTAGE, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Back: no restart of the service.
+    phase.store(STARTING, Ordering::Relaxed);
+    let data_dir = data.clone();
+    tokio::task::spawn_blocking(move || {
+        Cluster::open(&data_dir, ClusterOptions::default())
+            .unwrap()
+            .start()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let back_at = Instant::now();
+    phase.store(AFTER, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+
+    let outcomes = outcomes.lock().await.clone();
+    let in_phase = |p: u8| outcomes.iter().filter(move |o| o.phase == p);
+    assert!(
+        in_phase(BEFORE).all(|o| matches!(o.status, 200 | 201)),
+        "before: {:?}",
+        in_phase(BEFORE).collect::<Vec<_>>()
+    );
+    for o in in_phase(STOPPING).chain(in_phase(STARTING)) {
+        assert!(matches!(o.status, 200 | 201 | 503), "in transition: {o:?}");
+    }
+    let outage: Vec<&Outcome> = in_phase(OUTAGE).collect();
+    assert!(
+        outage.len() >= 4,
+        "the load ran through the outage: {outage:?}"
+    );
+    for o in &outage {
+        assert_eq!(o.status, 503, "during the outage: {o:?}");
+        assert!(o.problem_json && o.retry_after, "{o:?}");
+        assert!(
+            o.took < pool_timeout + Duration::from_millis(1500),
+            "no hang beyond the pool timeout: {o:?}"
+        );
+    }
+    // Recovery: reads and writes succeed again within seconds, then stay so.
+    let first_ok = |write: bool| {
+        in_phase(AFTER)
+            .filter(|o| o.write == write && matches!(o.status, 200 | 201))
+            .map(|o| o.at.duration_since(back_at))
+            .min()
+            .unwrap_or_else(|| panic!("no success after the outage (write: {write})"))
+    };
+    let (read_back, write_back) = (first_ok(false), first_ok(true));
+    assert!(
+        read_back < Duration::from_secs(5),
+        "reads back after {read_back:?}"
+    );
+    assert!(
+        write_back < Duration::from_secs(5),
+        "writes back after {write_back:?}"
+    );
+    let slowest = outage.iter().map(|o| o.took).max().unwrap();
+    eprintln!(
+        "outage: {} requests, all 503, slowest {slowest:?}; back: reads after {read_back:?}, writes after {write_back:?}",
+        outage.len()
+    );
+    let settled = back_at + Duration::from_secs(5);
+    let late: Vec<&Outcome> = in_phase(AFTER)
+        .filter(|o| o.at > settled + o.took && !matches!(o.status, 200 | 201))
+        .collect();
+    assert!(late.is_empty(), "failures after recovery: {late:?}");
+    assert!(
+        outcomes.iter().all(|o| o.status != 500 && o.status != 0),
+        "no 500 and no refused connection"
+    );
+    assert!(service.signal(Signal::SIGTERM).success());
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
+    let (_root, data) = data_folder();
+    let _cleanup = Cleanup(data.clone());
+    let port = free_port();
+    let env = [("CLAIMTRAIL_WRITE_RATE", "0"), ("CLAIMTRAIL_WORKERS", "2")];
+    let mut service = start_with(&data, port, "crash-1.log", &env);
+    service.wait_healthy(&reqwest::Client::new()).await;
+    let http = client(&admin_token(&data));
+    let base = service.base.clone();
+    let post = async |path: &str, body: Value| -> Value {
+        http.post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let story = post("/v1/stories", json!({ "title": "Crash" })).await["id"]
+        .as_i64()
+        .unwrap();
+    let speaker = post(
+        "/v1/speakers",
+        json!({ "name": "Ana Robles", "kind": "person" }),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+
+    // Acknowledged writes: (claim id, revision) → text.
+    let acked = Arc::new(Mutex::new(HashMap::<(i64, i32), String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = Vec::new();
+    for worker in 0..6 {
+        let (http, base) = (http.clone(), base.clone());
+        let (acked, stop) = (acked.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut mine: Vec<(i64, i32)> = Vec::new();
+            let mut n = 0;
+            while !AtomicBool::load(&stop, Ordering::Relaxed) {
+                n += 1;
+                let text = format!("Claim {worker}-{n}");
+                let res = if n % 3 == 0 && !mine.is_empty() {
+                    // Revise one of this worker's claims.
+                    let (id, rev) = mine[n % mine.len()];
+                    http.patch(format!("{base}/v1/claims/{id}"))
+                        .header("If-Match", format!("\"{rev}\""))
+                        .json(&json!({ "text": text, "reason": "load" }))
+                        .send()
+                        .await
+                } else {
+                    http.post(format!("{base}/v1/claims"))
+                        .json(&json!({ "story_id": story, "speaker_id": speaker,
+                                       "text": text, "kind": "paraphrase" }))
+                        .send()
+                        .await
+                };
+                let Ok(res) = res else { break };
+                if !res.status().is_success() {
+                    continue;
+                }
+                let Ok(body) = res.json::<Value>().await else {
+                    break;
+                };
+                let (id, rev) = (
+                    body["id"].as_i64().unwrap(),
+                    body["revision"].as_i64().unwrap() as i32,
+                );
+                acked.lock().await.insert((id, rev), text);
+                match mine.iter_mut().find(|(c, _)| *c == id) {
+                    Some(entry) => entry.1 = rev,
+                    None => mine.push((id, rev)),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let status = service.signal(Signal::SIGKILL);
+    assert!(!status.success(), "killed: {status}");
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    let acked = acked.lock().await.clone();
+    assert!(acked.len() > 50, "the load wrote: {}", acked.len());
+    eprintln!("crash: {} acknowledged writes before SIGKILL", acked.len());
+
+    // Restart on the same folder (the cluster survived the crash).
+    let mut service = start_with(&data, port, "crash-2.log", &env);
+    service.wait_healthy(&reqwest::Client::new()).await;
+    for ((id, rev), text) in &acked {
+        let revision: Value = http
+            .get(format!("{base}/v1/claims/{id}/revisions/{rev}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(revision["text"], text.as_str(), "claim {id} revision {rev}");
+    }
+
+    let url = Cluster::open(&data, ClusterOptions::default())
+        .unwrap()
+        .database_url("claimtrail");
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    // Every acknowledged revision has its audit event.
+    for (id, rev) in acked.keys() {
+        let found: Count = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM audit_events
+              WHERE subject_type = 'claim' AND subject_id = {id} AND after_revision = {rev}"
+        ))
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(found.n, 1, "event of claim {id} revision {rev}");
+    }
+    // No claim's revisions have a gap, and the head is the last revision.
+    let gaps: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM claims c
+          WHERE c.revision <> (SELECT count(*) FROM claim_revisions r WHERE r.claim_id = c.id)
+             OR c.revision <> (SELECT max(revision) FROM claim_revisions r WHERE r.claim_id = c.id)",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(gaps.n, 0, "claims whose revisions have gaps");
+    drop(conn);
+
+    assert!(service.signal(Signal::SIGTERM).success());
+    let verified = cli(&data, &["audit", "verify"]);
+    assert!(verified.contains("audit chain intact"), "{verified}");
+}
