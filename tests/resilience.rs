@@ -370,3 +370,116 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
     let verified = cli(&data, &["audit", "verify"]);
     assert!(verified.contains("audit chain intact"), "{verified}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_finishes_the_requests_in_flight_before_it_exits() {
+    let (_root, data) = data_folder();
+    let _cleanup = Cleanup(data.clone());
+    let port = free_port();
+    let env = [
+        ("CLAIMTRAIL_WRITE_RATE", "0"),
+        ("CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", "20"),
+    ];
+    let mut service = start_with(&data, port, "drain-1.log", &env);
+    service.wait_healthy(&reqwest::Client::new()).await;
+    let http = client(&admin_token(&data));
+    let base = service.base.clone();
+    let post = async |path: &str, body: Value| -> Value {
+        http.post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let story = post("/v1/stories", json!({ "title": "Drain" })).await["id"]
+        .as_i64()
+        .unwrap();
+    let speaker = post(
+        "/v1/speakers",
+        json!({ "name": "Ana Robles", "kind": "person" }),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let claim = post(
+        "/v1/claims",
+        json!({ "story_id": story, "speaker_id": speaker, "text": "The port reopens", "kind": "paraphrase" }),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+
+    // Another session locks the claim, so a PATCH is in flight for as long
+    // as the test wants.
+    let url = Cluster::open(&data, ClusterOptions::default())
+        .unwrap()
+        .database_url("claimtrail");
+    let mut locker = AsyncPgConnection::establish(&url).await.unwrap();
+    locker.begin_test_transaction().await.unwrap();
+    diesel::sql_query(format!(
+        "SELECT id FROM claims WHERE id = {claim} FOR UPDATE"
+    ))
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    let patch = {
+        let (http, base) = (http.clone(), base.clone());
+        tokio::spawn(async move {
+            let res = http
+                .patch(format!("{base}/v1/claims/{claim}"))
+                .header("If-Match", "\"1\"")
+                .json(&json!({ "text": "The port reopens on Monday", "reason": "more precise" }))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // SIGTERM: the service stops taking connections but keeps running
+    // while the PATCH is in flight.
+    service.send(Signal::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        service.wait_exit(Duration::ZERO).is_none(),
+        "serve exited with a request in flight"
+    );
+    let fresh = reqwest::Client::new()
+        .get(format!("{base}/healthz"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(
+        fresh.is_err(),
+        "a new connection was accepted while draining"
+    );
+
+    // The lock goes: the PATCH completes and is acknowledged, then serve exits.
+    drop(locker);
+    let (status, body) = patch.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["revision"], 2);
+    let exit = service
+        .wait_exit(Duration::from_secs(30))
+        .expect("serve exits after draining");
+    assert!(exit.success(), "{exit}");
+
+    // The acknowledged write is there after a restart.
+    let mut service = start_with(&data, port, "drain-2.log", &env);
+    service.wait_healthy(&reqwest::Client::new()).await;
+    let now: Value = http
+        .get(format!("{base}/v1/claims/{claim}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["revision"], 2);
+    assert_eq!(now["text"], "The port reopens on Monday");
+    assert!(service.signal(Signal::SIGTERM).success());
+}

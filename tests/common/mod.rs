@@ -75,17 +75,27 @@ impl Service {
         }
     }
 
+    /// Sends `signal` and waits (up to a minute) for the process to exit.
     pub fn signal(&mut self, signal: Signal) -> std::process::ExitStatus {
+        self.send(signal);
+        self.wait_exit(Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("serve did not exit after {signal}"))
+    }
+
+    pub fn send(&self, signal: Signal) {
         kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
+    }
+
+    /// The exit status, once the process has exited within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+                return Some(status);
             }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not exit after {signal}"
-            );
+            if Instant::now() >= deadline {
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
