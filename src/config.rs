@@ -172,6 +172,14 @@ pub struct ServeArgs {
     /// Milliseconds a request waits for a database connection before a 503.
     #[arg(long, env = "CLAIMTRAIL_POOL_TIMEOUT_MS", default_value_t = 5_000)]
     pub pool_timeout_ms: u64,
+    /// Milliseconds one SQL statement may run, waiting on locks included,
+    /// before it is cancelled and the request gets a 503 (0: no limit).
+    #[arg(
+        long,
+        env = "CLAIMTRAIL_STATEMENT_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub statement_timeout_ms: u64,
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "CLAIMTRAIL_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -121,6 +121,14 @@ impl From<diesel::result::Error> for AppError {
                     Kind::ClosedConnection | Kind::UnableToSendCommand => {
                         AppError::Unavailable("the database connection was lost".into())
                     }
+                    // statement_timeout (57014): a lock or a slow query held
+                    // the request past its bound.
+                    _ if message.contains("canceling statement due to statement timeout") => {
+                        AppError::Unavailable(
+                            "the database did not answer in time (a lock or a slow query); retry"
+                                .into(),
+                        )
+                    }
                     // The server is shutting down, restarting or recovering:
                     // the client may retry shortly.
                     _ if is_server_going_away(&message) => {

@@ -96,6 +96,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .pool_size
             .unwrap_or_else(pool::PoolSettings::default_size),
         wait_timeout: Duration::from_millis(args.pool_timeout_ms),
+        statement_timeout: Duration::from_millis(args.statement_timeout_ms),
     };
     let settings = HttpSettings {
         limits: Limits {

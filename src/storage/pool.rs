@@ -20,6 +20,9 @@ pub struct PoolSettings {
     /// How long a request waits for a free connection (or for a new one to be
     /// established) before it gets a 503.
     pub wait_timeout: Duration,
+    /// Longest a statement may run (waiting on a lock included) before
+    /// PostgreSQL cancels it and the request gets a 503; zero: no limit.
+    pub statement_timeout: Duration,
 }
 
 impl PoolSettings {
@@ -36,9 +39,12 @@ pub fn build_pool(database_url: &str, settings: &PoolSettings) -> anyhow::Result
     // A broken connection is detected by the failed query and dropped; checking
     // every checkout with a round trip would add latency to every request.
     config.recycling_method = RecyclingMethod::Fast;
-    config.custom_setup = Box::new(|url| {
+    let statement_timeout_ms = settings.statement_timeout.as_millis();
+    config.custom_setup = Box::new(move |url| {
         Box::pin(async move {
-            let mut conn = AsyncPgConnection::establish(url).await?;
+            // In the startup packet: no extra round trip per connection.
+            let url = with_statement_timeout(url, statement_timeout_ms);
+            let mut conn = AsyncPgConnection::establish(&url).await?;
             conn.set_instrumentation(QueryCounter);
             Ok(conn)
         })
@@ -53,4 +59,43 @@ pub fn build_pool(database_url: &str, settings: &PoolSettings) -> anyhow::Result
         .runtime(deadpool::Runtime::Tokio1)
         .build()?;
     Ok(pool)
+}
+
+/// The connection string with `statement_timeout` set as a connection
+/// option, in URL form (`postgres://…?options=…`) or key=value form.
+fn with_statement_timeout(url: &str, ms: u128) -> String {
+    if ms == 0 {
+        return url.to_owned();
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}options=-c%20statement_timeout%3D{ms}")
+    } else {
+        format!("{url} options='-c statement_timeout={ms}'")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_statement_timeout;
+
+    #[test]
+    fn the_statement_timeout_joins_either_form_of_connection_string() {
+        assert_eq!(
+            with_statement_timeout("postgres://u@h/db", 500),
+            "postgres://u@h/db?options=-c%20statement_timeout%3D500"
+        );
+        assert_eq!(
+            with_statement_timeout("postgres://u@h/db?sslmode=disable", 500),
+            "postgres://u@h/db?sslmode=disable&options=-c%20statement_timeout%3D500"
+        );
+        assert_eq!(
+            with_statement_timeout("host=/tmp dbname=db", 500),
+            "host=/tmp dbname=db options='-c statement_timeout=500'"
+        );
+        assert_eq!(
+            with_statement_timeout("postgres://u@h/db", 0),
+            "postgres://u@h/db"
+        );
+    }
 }

@@ -172,6 +172,7 @@ pub struct TestOptions {
     pub write_burst: u32,
     pub pool_size: usize,
     pub pool_wait: Duration,
+    pub statement_timeout: Duration,
 }
 
 impl Default for TestOptions {
@@ -181,6 +182,7 @@ impl Default for TestOptions {
             write_burst: 0,
             pool_size: 8,
             pool_wait: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -214,6 +216,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         &pool::PoolSettings {
             max_size: options.pool_size,
             wait_timeout: options.pool_wait,
+            statement_timeout: options.statement_timeout,
         },
     )
     .expect("building the pool");

@@ -84,3 +84,63 @@ async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
     let claim_now = app.get_json(&path).await;
     assert_eq!(claim_now["revision"], 2);
 }
+
+#[tokio::test]
+async fn a_request_stuck_on_a_lock_gets_503_at_the_statement_timeout() {
+    let app = spawn_app_with(TestOptions {
+        statement_timeout: Duration::from_millis(500),
+        ..TestOptions::default()
+    })
+    .await;
+    let story = app.story("Stuck").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let claim = app.claim(story, speaker, "The port reopens").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/claims/{claim}");
+    let etag = app.etag(&path).await;
+    let mut locker = app.db().await;
+    locker.begin_test_transaction().await.unwrap();
+    diesel::sql_query(format!(
+        "SELECT id FROM claims WHERE id = {claim} FOR UPDATE"
+    ))
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    let before = app.checksum().await;
+
+    let started = Instant::now();
+    let res = app
+        .patch_json(
+            &path,
+            &json!({ "text": "The port reopens on Monday", "reason": "more precise" }),
+            Some(&etag),
+        )
+        .await;
+    let took = started.elapsed();
+    assert!(res.headers().get("retry-after").is_some());
+    let problem = assert_problem(res, 503).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("in time"),
+        "{problem}"
+    );
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(locker);
+    assert_eq!(
+        app.checksum().await,
+        before,
+        "the cancelled write left nothing"
+    );
+    // And the same write goes through once the lock is gone.
+    let res = app
+        .patch_json(
+            &path,
+            &json!({ "text": "The port reopens on Monday", "reason": "more precise" }),
+            Some(&etag),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
