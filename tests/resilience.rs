@@ -38,7 +38,8 @@ fn client(token: &str) -> reqwest::Client {
 }
 
 const BEFORE: u8 = 0;
-/// While PostgreSQL shuts down or starts up: either answer, never a 500.
+/// While PostgreSQL shuts down or starts up (or a request spans a change of
+/// phase): either answer, never a 500.
 const STOPPING: u8 = 1;
 const OUTAGE: u8 = 2;
 const STARTING: u8 = 3;
@@ -119,8 +120,14 @@ async fn a_database_outage_gets_fast_503s_and_the_service_recovers_by_itself() {
                     });
                     continue;
                 };
+                // A request that spans a change of phase counts as a transition.
+                let end_phase = AtomicU8::load(&phase, Ordering::Relaxed);
                 let outcome = Outcome {
-                    phase: at_phase,
+                    phase: if end_phase == at_phase {
+                        at_phase
+                    } else {
+                        STOPPING
+                    },
                     write,
                     status: res.status().as_u16(),
                     took: started.elapsed(),
