@@ -389,7 +389,8 @@ async fn sigterm_finishes_the_requests_in_flight_before_it_exits() {
     ];
     let mut service = start_with(&data, port, "drain-1.log", &env);
     service.wait_healthy(&reqwest::Client::new()).await;
-    let http = client(&admin_token(&data));
+    let token = admin_token(&data);
+    let http = client(&token);
     let base = service.base.clone();
     let post = async |path: &str, body: Value| -> Value {
         http.post(format!("{base}{path}"))
@@ -433,19 +434,44 @@ async fn sigterm_finishes_the_requests_in_flight_before_it_exits() {
     .await
     .unwrap();
     let patch = {
-        let (http, base) = (http.clone(), base.clone());
+        // A connection of its own: a pooled one the server has just closed
+        // for idleness would fail the request before it is in flight.
+        let (http, base) = (client(&token), base.clone());
         tokio::spawn(async move {
             let res = http
                 .patch(format!("{base}/v1/claims/{claim}"))
                 .header("If-Match", "\"1\"")
                 .json(&json!({ "text": "The port reopens on Monday", "reason": "more precise" }))
                 .send()
-                .await
-                .unwrap();
+                .await;
+            let res = match res {
+                Ok(res) => res,
+                Err(e) => return (0, json!(e.to_string())),
+            };
             (res.status().as_u16(), res.json::<Value>().await.unwrap())
         })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Wait until the PATCH is inside the service, blocked on the lock (a
+    // request still in the listen backlog would not be in flight yet).
+    let mut watcher = AsyncPgConnection::establish(&url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+        )
+        .get_result(&mut watcher)
+        .await
+        .unwrap();
+        if waiting.n > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the PATCH never reached the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(watcher);
 
     // SIGTERM: the service stops taking connections but keeps running
     // while the PATCH is in flight.
@@ -453,7 +479,8 @@ async fn sigterm_finishes_the_requests_in_flight_before_it_exits() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(
         service.wait_exit(Duration::ZERO).is_none(),
-        "serve exited with a request in flight"
+        "serve exited with a request in flight: {}",
+        std::fs::read_to_string(&service.log).unwrap_or_default()
     );
     let fresh = reqwest::Client::new()
         .get(format!("{base}/healthz"))

@@ -53,7 +53,7 @@ async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
                 .status()
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_a_lock_waiter(&app).await;
 
     // Every other request waits for the pool, then gets 503 quickly.
     for p in ["/v1/stories", &path, "/healthz"] {
@@ -143,4 +143,30 @@ async fn a_request_stuck_on_a_lock_gets_503_at_the_statement_timeout() {
         )
         .await;
     assert_eq!(res.status(), 200);
+}
+
+/// Returns once some session waits on a lock: the request meant to hold the
+/// pool's connection is inside the service, not still on its way.
+async fn wait_for_a_lock_waiter(app: &crate::helpers::TestApp) {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        if waiting.n > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no request reached the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
