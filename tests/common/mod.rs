@@ -12,14 +12,29 @@ use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+/// Held by each test of a binary that runs `serve` under load: on two
+/// cores, several such services at once starve each other's timing.
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_claimtrail");
 
+/// A port no other test of this binary was given: the kernel may hand the
+/// same free port to two tests that ask at once (each releases it for its
+/// `serve` to bind), and two services on one port answer each other's tests.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub struct Service {
@@ -59,12 +74,17 @@ impl Service {
     pub async fn wait_healthy(&mut self, client: &reqwest::Client) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            if let Ok(res) = client.get(format!("{}/healthz", self.base)).send().await {
-                if res.status() == 200 {
-                    return;
-                }
+            let healthy = client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+                .is_ok_and(|res| res.status() == 200);
+            // Healthy only if it is this child answering: it must still run.
+            let exited = self.child.try_wait().unwrap();
+            if healthy && exited.is_none() {
+                return;
             }
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = exited {
                 panic!(
                     "serve exited with {status}: {}",
                     std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -78,8 +98,12 @@ impl Service {
     /// Sends `signal` and waits (up to a minute) for the process to exit.
     pub fn signal(&mut self, signal: Signal) -> std::process::ExitStatus {
         self.send(signal);
-        self.wait_exit(Duration::from_secs(60))
-            .unwrap_or_else(|| panic!("serve did not exit after {signal}"))
+        self.wait_exit(Duration::from_secs(60)).unwrap_or_else(|| {
+            panic!(
+                "serve did not exit after {signal}: {}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            )
+        })
     }
 
     pub fn send(&self, signal: Signal) {
