@@ -40,6 +40,17 @@ fn client(token: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// Stops or starts the data folder's PostgreSQL from outside the service
+/// (off the async workers: `pg_ctl` waits).
+async fn on_cluster(data: &std::path::Path, action: fn(&mut Cluster) -> anyhow::Result<()>) {
+    let data = data.to_owned();
+    tokio::task::spawn_blocking(move || {
+        action(&mut Cluster::open(&data, ClusterOptions::default()).unwrap()).unwrap()
+    })
+    .await
+    .unwrap();
+}
+
 const BEFORE: u8 = 0;
 /// While PostgreSQL shuts down or starts up (or a request spans a change of
 /// phase): either answer, never a 500.
@@ -152,29 +163,13 @@ async fn a_database_outage_gets_fast_503s_and_the_service_recovers_by_itself() {
 
     // The outage: PostgreSQL stops under the running service.
     phase.store(STOPPING, Ordering::Relaxed);
-    let data_dir = data.clone();
-    tokio::task::spawn_blocking(move || {
-        Cluster::open(&data_dir, ClusterOptions::default())
-            .unwrap()
-            .stop()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    on_cluster(&data, Cluster::stop).await;
     phase.store(OUTAGE, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Back: no restart of the service.
     phase.store(STARTING, Ordering::Relaxed);
-    let data_dir = data.clone();
-    tokio::task::spawn_blocking(move || {
-        Cluster::open(&data_dir, ClusterOptions::default())
-            .unwrap()
-            .start()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    on_cluster(&data, Cluster::start).await;
     let back_at = Instant::now();
     phase.store(AFTER, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(8)).await;

@@ -427,6 +427,12 @@ async fn resolve_speakers(
             .map(|s| (s.id, s))
             .collect()
     };
+    // The first of a proposal's lookup keys that names a ledger speaker.
+    let in_ledger = |p: &Proposal| -> Option<&SpeakerRef> {
+        keys(p)
+            .iter()
+            .find_map(|k| found.get(k).and_then(|id| known.get(id)))
+    };
     let existing = |s: &SpeakerRef| Resolution::Existing {
         speaker_id: s.id,
         name: s.name.clone(),
@@ -448,17 +454,14 @@ async fn resolve_speakers(
                 Some(SourceReading::Pronoun { .. }) => Resolution::Unknown {
                     reason: "a pronoun with no named source before it",
                 },
-                Some(SourceReading::Named { name, role, kind }) => keys(p)
-                    .iter()
-                    .find_map(|k| found.get(k).and_then(|id| known.get(id)))
-                    .map_or_else(
-                        || Resolution::New {
-                            name: name.clone(),
-                            kind: *kind,
-                            role: role.clone(),
-                        },
-                        existing,
-                    ),
+                Some(SourceReading::Named { name, role, kind }) => in_ledger(p).map_or_else(
+                    || Resolution::New {
+                        name: name.clone(),
+                        kind: *kind,
+                        role: role.clone(),
+                    },
+                    existing,
+                ),
                 Some(SourceReading::Anonymous { descriptor }) => Resolution::New {
                     name: descriptor.clone(),
                     kind: SpeakerKind::Anonymous,
@@ -467,17 +470,14 @@ async fn resolve_speakers(
                 // "the company", "the minister" with no earlier name to
                 // match and no speaker of that name: a source known only by
                 // that phrase.
-                Some(SourceReading::Description { description }) => keys(p)
-                    .iter()
-                    .find_map(|k| found.get(k).and_then(|id| known.get(id)))
-                    .map_or_else(
-                        || Resolution::New {
-                            name: description.clone(),
-                            kind: SpeakerKind::Anonymous,
-                            role: None,
-                        },
-                        existing,
-                    ),
+                Some(SourceReading::Description { description }) => in_ledger(p).map_or_else(
+                    || Resolution::New {
+                        name: description.clone(),
+                        kind: SpeakerKind::Anonymous,
+                        role: None,
+                    },
+                    existing,
+                ),
             };
             SpeakerProposal {
                 resolution,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::json;
 
-use crate::helpers::{TestOptions, assert_problem, spawn_app_with};
+use crate::helpers::{TestApp, TestOptions, assert_problem, spawn_app_with};
 
 #[tokio::test]
 async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
@@ -17,27 +17,9 @@ async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
         ..TestOptions::default()
     })
     .await;
-    let story = app.story("Pool").await;
-    let speaker = app.speaker("Ana Robles", "person").await;
-    let claim = app.claim(story, speaker, "The port reopens").await["id"]
-        .as_i64()
-        .unwrap();
-    let path = format!("/v1/claims/{claim}");
-    let etag = app.etag(&path).await;
-
     // Another session locks the claim: a PATCH takes the only pooled
     // connection and waits on the lock with it.
-    let mut locker = app.db().await;
-    locker
-        .begin_test_transaction()
-        .await
-        .expect("a transaction that is never committed");
-    diesel::sql_query(format!(
-        "SELECT id FROM claims WHERE id = {claim} FOR UPDATE"
-    ))
-    .execute(&mut locker)
-    .await
-    .unwrap();
+    let (path, etag, locker) = locked_claim(&app).await;
     let patch = {
         let client = app.client.clone();
         let url = app.url(&path);
@@ -92,21 +74,7 @@ async fn a_request_stuck_on_a_lock_gets_503_at_the_statement_timeout() {
         ..TestOptions::default()
     })
     .await;
-    let story = app.story("Stuck").await;
-    let speaker = app.speaker("Ana Robles", "person").await;
-    let claim = app.claim(story, speaker, "The port reopens").await["id"]
-        .as_i64()
-        .unwrap();
-    let path = format!("/v1/claims/{claim}");
-    let etag = app.etag(&path).await;
-    let mut locker = app.db().await;
-    locker.begin_test_transaction().await.unwrap();
-    diesel::sql_query(format!(
-        "SELECT id FROM claims WHERE id = {claim} FOR UPDATE"
-    ))
-    .execute(&mut locker)
-    .await
-    .unwrap();
+    let (path, etag, locker) = locked_claim(&app).await;
     let before = app.checksum().await;
 
     let started = Instant::now();
@@ -145,9 +113,33 @@ async fn a_request_stuck_on_a_lock_gets_503_at_the_statement_timeout() {
     assert_eq!(res.status(), 200);
 }
 
+/// A claim (its path and ETag) and a session of its own holding the claim's
+/// row lock until it is dropped.
+async fn locked_claim(app: &TestApp) -> (String, String, diesel_async::AsyncPgConnection) {
+    let story = app.story("Locked").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let claim = app.claim(story, speaker, "The port reopens").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/claims/{claim}");
+    let etag = app.etag(&path).await;
+    let mut locker = app.db().await;
+    locker
+        .begin_test_transaction()
+        .await
+        .expect("a transaction that is never committed");
+    diesel::sql_query(format!(
+        "SELECT id FROM claims WHERE id = {claim} FOR UPDATE"
+    ))
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    (path, etag, locker)
+}
+
 /// Returns once some session waits on a lock: the request meant to hold the
 /// pool's connection is inside the service, not still on its way.
-async fn wait_for_a_lock_waiter(app: &crate::helpers::TestApp) {
+async fn wait_for_a_lock_waiter(app: &TestApp) {
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
