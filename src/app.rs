@@ -128,6 +128,9 @@ pub fn build_server(
     .listen(listener)?
     .workers(settings.workers)
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    // Signals are the caller's: `serve` drains on the first SIGTERM or
+    // SIGINT (see `shutdown`), and tests must not install process handlers.
+    .disable_signals()
     .run();
     Ok(server)
 }

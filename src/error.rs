@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// One invalid field of a request, named by its JSON path (`appearances[0].end`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

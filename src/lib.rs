@@ -3,12 +3,14 @@
 //! - [`domain`]: claims, speakers, articles, revisions and their rules;
 //! - [`storage`]: PostgreSQL through diesel, migrations, the embedded cluster;
 //! - [`http`]: the REST API (routes, extractors, problem+json errors);
-//! - [`app`]: wiring the pieces into a running server.
+//! - [`app`]: wiring the pieces into a running server;
+//! - [`shutdown`]: how `serve` stops on SIGTERM and Ctrl-C.
 
 pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod shutdown;
 pub mod storage;
 pub mod telemetry;

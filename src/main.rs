@@ -15,6 +15,7 @@ use claimtrail::config::{
 use claimtrail::domain::auth::Role;
 use claimtrail::domain::import;
 use claimtrail::error::{AppError, AppResult};
+use claimtrail::shutdown::StopSignals;
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use claimtrail::storage::events::AuditContext;
 use claimtrail::storage::events::{ChainReport, verify_chain};
@@ -53,10 +54,10 @@ struct ClusterGuard(Option<Cluster>);
 
 impl Drop for ClusterGuard {
     fn drop(&mut self) {
-        if let Some(cluster) = self.0.as_mut().filter(|c| c.started_here()) {
-            if let Err(err) = cluster.stop() {
-                eprintln!("claimtrail: stopping PostgreSQL failed: {err:#}");
-            }
+        if let Some(cluster) = self.0.as_mut().filter(|c| c.started_here())
+            && let Err(err) = cluster.stop()
+        {
+            eprintln!("claimtrail: stopping PostgreSQL failed: {err:#}");
         }
     }
 }
@@ -125,10 +126,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             workers = settings.workers,
             "claimtrail listening on http://{address}"
         );
-        // actix stops accepting on SIGINT/SIGTERM, drains in-flight requests,
-        // then this returns and the embedded cluster is stopped by its guard.
-        server.await?;
-        tracing::info!("HTTP server stopped");
+        // The first SIGTERM or SIGINT stops accepting and lets the requests
+        // in flight finish (up to the shutdown timeout); then this returns
+        // and the embedded cluster is stopped by its guard. A second signal
+        // drops the server at once.
+        let signals = StopSignals::listen()?;
+        let handle = server.handle();
+        let first = signals.clone();
+        actix_web::rt::spawn(async move {
+            first.nth(1).await;
+            handle.stop(true).await;
+        });
+        tokio::select! {
+            result = server => {
+                result?;
+                tracing::info!("HTTP server stopped");
+            }
+            () = signals.nth(2) => {
+                anyhow::bail!("stopped by a second signal before the requests in flight finished")
+            }
+        }
         anyhow::Ok(())
     })
 }

@@ -3,10 +3,10 @@
 //!   Retry-After, and the service recovers by itself when it is back;
 //! - SIGKILL mid-load: every write that got a 2xx is there after a restart,
 //!   with its revision and its audit event, revisions have no gaps, and the
-//!   audit chain verifies.
-//!
-//! (Draining on SIGTERM is not yet reliable — see docs/design.md — and has
-//! no test here until it is.)
+//!   audit chain verifies;
+//! - SIGTERM or Ctrl-C with a request in flight: new connections are refused,
+//!   the request finishes and is acknowledged, then the service exits; a
+//!   second signal stops it at once without acknowledging anything.
 
 mod common;
 
@@ -376,4 +376,214 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
     assert!(service.signal(Signal::SIGTERM).success());
     let verified = cli(&data, &["audit", "verify"]);
     assert!(verified.contains("audit chain intact"), "{verified}");
+}
+
+/// A service with one PATCH in flight: the PATCH waits on a row lock that
+/// `locker` holds, for as long as the test keeps it.
+struct InFlight {
+    service: common::Service,
+    data: std::path::PathBuf,
+    port: u16,
+    env: Vec<(&'static str, &'static str)>,
+    http: reqwest::Client,
+    claim: i64,
+    /// Holds the lock until it is dropped.
+    locker: Option<AsyncPgConnection>,
+    patch: tokio::task::JoinHandle<(u16, Value)>,
+}
+
+const DRAIN_ENV: [(&str, &str); 2] = [
+    ("CLAIMTRAIL_WRITE_RATE", "0"),
+    ("CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", "20"),
+];
+
+async fn patch_in_flight(data: std::path::PathBuf, log: &str) -> InFlight {
+    let port = free_port();
+    let env = DRAIN_ENV.to_vec();
+    let mut service = start_with(&data, port, log, &env);
+    service.wait_healthy(&reqwest::Client::new()).await;
+    let token = admin_token(&data);
+    let http = client(&token);
+    let base = service.base.clone();
+    let post = async |path: &str, body: Value| -> i64 {
+        let created: Value = http
+            .post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"].as_i64().unwrap()
+    };
+    let story = post("/v1/stories", json!({ "title": "Drain" })).await;
+    let speaker = post(
+        "/v1/speakers",
+        json!({ "name": "Ana Robles", "kind": "person" }),
+    )
+    .await;
+    let claim = post(
+        "/v1/claims",
+        json!({ "story_id": story, "speaker_id": speaker, "text": "The port reopens", "kind": "paraphrase" }),
+    )
+    .await;
+
+    let url = Cluster::open(&data, ClusterOptions::default())
+        .unwrap()
+        .database_url("claimtrail");
+    let mut locker = AsyncPgConnection::establish(&url).await.unwrap();
+    locker.begin_test_transaction().await.unwrap();
+    diesel::sql_query(format!(
+        "SELECT id FROM claims WHERE id = {claim} FOR UPDATE"
+    ))
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    let patch = {
+        // A connection of its own: a pooled one the server has just closed
+        // for idleness would fail the request before it is in flight.
+        let (http, base) = (client(&token), base.clone());
+        tokio::spawn(async move {
+            let res = http
+                .patch(format!("{base}/v1/claims/{claim}"))
+                .header("If-Match", "\"1\"")
+                .json(&json!({ "text": "The port reopens on Monday", "reason": "more precise" }))
+                .send()
+                .await;
+            match res {
+                Ok(res) => (res.status().as_u16(), res.json::<Value>().await.unwrap()),
+                Err(e) => (0, json!(e.to_string())),
+            }
+        })
+    };
+    // Wait until the PATCH is inside the service, blocked on the lock (a
+    // request still in the listen backlog would not be in flight yet).
+    let mut watcher = AsyncPgConnection::establish(&url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+        )
+        .get_result(&mut watcher)
+        .await
+        .unwrap();
+        if waiting.n > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the PATCH never reached the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    InFlight {
+        service,
+        data,
+        port,
+        env,
+        http,
+        claim,
+        locker: Some(locker),
+        patch,
+    }
+}
+
+impl InFlight {
+    /// The service is still running a second after the signal, and refuses
+    /// new connections (or leaves them unanswered) meanwhile.
+    async fn assert_draining(&mut self) {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert!(
+            self.service.wait_exit(Duration::ZERO).is_none(),
+            "serve exited with a request in flight: {}",
+            std::fs::read_to_string(&self.service.log).unwrap_or_default()
+        );
+        let fresh = reqwest::Client::new()
+            .get(format!("{}/healthz", self.service.base))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
+        assert!(fresh.is_err(), "a new connection was served while draining");
+    }
+
+    /// The claim's revision and text after a restart of the service.
+    async fn after_restart(mut self, log: &str) -> (i64, String) {
+        let mut service = start_with(&self.data, self.port, log, &self.env);
+        service.wait_healthy(&reqwest::Client::new()).await;
+        let now: Value = self
+            .http
+            .get(format!("{}/v1/claims/{}", service.base, self.claim))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(service.signal(Signal::SIGTERM).success());
+        self.service.child.kill().ok();
+        (
+            now["revision"].as_i64().unwrap(),
+            now["text"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_finishes_the_request_in_flight_before_it_exits() {
+    let _serial = common::SERIAL.lock().await;
+    let (_root, data) = data_folder();
+    let _cleanup = Cleanup(data.clone());
+    let mut run = patch_in_flight(data, "drain-1.log").await;
+
+    run.service.send(Signal::SIGTERM);
+    run.assert_draining().await;
+
+    // The lock goes: the PATCH completes and is acknowledged, then serve exits.
+    run.locker = None;
+    let (status, body) = (&mut run.patch).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["revision"], 2);
+    let exit = run
+        .service
+        .wait_exit(Duration::from_secs(30))
+        .expect("serve exits after draining");
+    assert!(exit.success(), "{exit}");
+
+    // The acknowledged write is there after a restart.
+    let (revision, text) = run.after_restart("drain-2.log").await;
+    assert_eq!(revision, 2);
+    assert_eq!(text, "The port reopens on Monday");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ctrl_c_drains_too_and_a_second_one_stops_at_once() {
+    let _serial = common::SERIAL.lock().await;
+    let (_root, data) = data_folder();
+    let _cleanup = Cleanup(data.clone());
+    let mut run = patch_in_flight(data, "interrupt-1.log").await;
+
+    // Ctrl-C is a drain, like SIGTERM (actix alone would cut the request).
+    run.service.send(Signal::SIGINT);
+    run.assert_draining().await;
+
+    // The second Ctrl-C does not wait for the lock, nor for the 20 s
+    // shutdown timeout.
+    run.service.send(Signal::SIGINT);
+    let exit = run
+        .service
+        .wait_exit(Duration::from_secs(10))
+        .expect("serve exits at the second signal");
+    assert!(
+        !exit.success(),
+        "a cut-short drain is not a clean exit: {exit}"
+    );
+    let (status, body) = (&mut run.patch).await.unwrap();
+    assert_ne!(status / 100, 2, "the cut request was acknowledged: {body}");
+
+    // Nothing unacknowledged was written (the lock outlived the service).
+    run.locker = None;
+    let (revision, text) = run.after_restart("interrupt-2.log").await;
+    assert_eq!(revision, 1);
+    assert_eq!(text, "The port reopens");
 }

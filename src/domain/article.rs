@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use super::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewArticle {
     pub url: String,

@@ -53,7 +53,7 @@ impl ClaimStatus {
 
 /// A span named by a request: an article, optionally one of its revisions
 /// (the current one when absent), and code-point offsets, end exclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppearanceInput {
     pub article_id: i64,
@@ -159,7 +159,7 @@ pub fn normalize_appearances(mut list: Vec<Appearance>) -> Vec<Appearance> {
     list
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClaim {
     pub story_id: i64,
@@ -261,7 +261,7 @@ where
 
 /// A PATCH body: any field of a new claim, plus the reason for the change.
 /// Absent fields are kept; `null` clears an optional field.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimPatch {
     pub story_id: Option<i64>,
@@ -371,16 +371,16 @@ impl ClaimState {
         patch: &ValidClaimPatch,
         appearances: Option<Vec<Appearance>>,
     ) -> AppResult<ClaimChange> {
-        if let Some(story_id) = patch.story_id {
-            if story_id != self.fields.story_id {
-                return Err(AppError::invalid(
-                    "story_id",
-                    format!(
-                        "a claim cannot move from story {} to story {story_id}; log it in that story instead",
-                        self.fields.story_id
-                    ),
-                ));
-            }
+        if let Some(story_id) = patch.story_id
+            && story_id != self.fields.story_id
+        {
+            return Err(AppError::invalid(
+                "story_id",
+                format!(
+                    "a claim cannot move from story {} to story {story_id}; log it in that story instead",
+                    self.fields.story_id
+                ),
+            ));
         }
         let mut next = self.clone();
         let mut changed = Vec::new();

@@ -15,7 +15,7 @@ use similar::{Algorithm, DiffOp, DiffTag, DiffableStr, TextDiff, group_diff_ops}
 /// How long one diff may search for a minimal edit script.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
     Equal,
@@ -27,7 +27,7 @@ pub enum OpKind {
 /// `equal`, skip `delete`, add `insert`) it produces the new text. `len`
 /// counts code points; `text` may be left out of `equal` operations when
 /// the reader has the old text (article diffs), to keep responses small.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TextOp {
     pub op: OpKind,
     pub len: usize,
@@ -81,14 +81,14 @@ pub fn apply_ops(old: &str, ops: &[TextOp]) -> Result<String, ApplyError> {
                     .or_else(|| (rest.chars().count() == op.len).then_some(rest.len()))
                     .ok_or(ApplyError::PastEnd { index })?;
                 let (taken, tail) = rest.split_at(end);
-                if let Some(expected) = &op.text {
-                    if expected != taken {
-                        return Err(ApplyError::Mismatch {
-                            index,
-                            expected: expected.clone(),
-                            found: taken.to_owned(),
-                        });
-                    }
+                if let Some(expected) = &op.text
+                    && expected != taken
+                {
+                    return Err(ApplyError::Mismatch {
+                        index,
+                        expected: expected.clone(),
+                        found: taken.to_owned(),
+                    });
                 }
                 if op.op == OpKind::Equal {
                     out.push_str(taken);
@@ -218,14 +218,14 @@ impl AlignBuilder {
         if ob.is_empty() && nb.is_empty() {
             return;
         }
-        if let Some(last) = self.segments.last_mut() {
-            if last.tag == tag {
-                last.old_bytes.end = ob.end;
-                last.new_bytes.end = nb.end;
-                last.old_chars.end = oc.end;
-                last.new_chars.end = nc.end;
-                return;
-            }
+        if let Some(last) = self.segments.last_mut()
+            && last.tag == tag
+        {
+            last.old_bytes.end = ob.end;
+            last.new_bytes.end = nb.end;
+            last.old_chars.end = oc.end;
+            last.new_chars.end = nc.end;
+            return;
         }
         self.segments.push(Segment {
             tag,

@@ -142,14 +142,14 @@ pub fn field_errors(err: AppError) -> Vec<FieldError> {
 }
 
 /// An invalid line and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineError {
     pub line: u64,
     pub errors: Vec<FieldError>,
 }
 
 /// A batch that was not written, by its first and last line.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RejectedBatch {
     pub first_line: u64,
     pub last_line: u64,
@@ -158,7 +158,8 @@ pub struct RejectedBatch {
 
 /// What an import did: counts, the claims it created, and every invalid line
 /// (up to [`MAX_REPORTED_ERRORS`]).
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ClaimImportReport)]
 pub struct ImportReport {
     /// Non-blank lines read.
     pub lines: u64,

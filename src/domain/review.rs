@@ -48,7 +48,7 @@ impl Verdict {
 }
 
 /// One piece of evidence: where it is, and what it says.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     pub url: String,
@@ -58,7 +58,7 @@ pub struct Evidence {
     pub accessed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReview {
     pub verdict: Verdict,

@@ -19,7 +19,7 @@ text_enum! {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSpeaker {
     /// The name, or for an anonymous source the descriptive phrase.

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppResult;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStory {
     pub title: String,

@@ -26,7 +26,7 @@ text_enum! {
 
 /// The request form: `{"at": …}` for an instant or `{"start": …, "end": …}` for
 /// an interval (end exclusive), each an RFC 3339 timestamp or a plain date.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaidWhenInput {
     pub at: Option<String>,
@@ -47,7 +47,7 @@ pub struct SaidWhen {
 }
 
 /// The response form, mirroring the request form.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SaidWhenView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<DateTime<Utc>>,
@@ -121,10 +121,10 @@ impl SaidWhenInput {
         let (start, end, implied) = match (&self.at, &self.start, &self.end) {
             (Some(_), None, None) => (at.map(|a| a.0), None, at.and_then(|a| a.1)),
             (None, Some(_), Some(_)) => {
-                if let (Some(s), Some(e)) = (start, end) {
-                    if e.0 <= s.0 {
-                        v.error(format!("{field}.end"), "must be later than start");
-                    }
+                if let (Some(s), Some(e)) = (start, end)
+                    && e.0 <= s.0
+                {
+                    v.error(format!("{field}.end"), "must be later than start");
                 }
                 (
                     start.map(|s| s.0),

@@ -90,7 +90,8 @@ pub fn query_config() -> web::QueryConfig {
 }
 
 /// `?as_of=<RFC 3339>`: read the state recorded at that moment.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AsOfQuery {
     as_of: Option<String>,

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod extract;
 pub mod handlers;
 pub mod idempotency;
+pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
@@ -16,109 +17,86 @@ use handlers::{
     stories, timeline, users,
 };
 
+/// Declares routes once: `$register` adds them to the app and `$list` names
+/// them (method, path), so the test that the OpenAPI document describes
+/// every route reads the same table the server is built from.
+macro_rules! routes {
+    (
+        $(#[$meta:meta])* $list:ident, $register:ident, $prefix:literal:
+        $( $path:literal => { $( $method:ident => $handler:path ),+ $(,)? } ),+ $(,)?
+    ) => {
+        $(#[$meta])*
+        pub const $list: &[(&str, &str)] = &[
+            $( $( (stringify!($method), concat!($prefix, $path)) ),+ ),+
+        ];
+
+        fn $register(cfg: &mut web::ServiceConfig) {
+            $( cfg.service(resource($path) $( .route(web::$method().to($handler)) )+); )+
+        }
+    };
+}
+
+routes! {
+    /// Routes outside `/v1`'s authentication: health and the API document.
+    PUBLIC_ROUTES, public_routes, "":
+    "/healthz" => { get => health::healthz },
+    "/v1/openapi.json" => { get => openapi::document },
+}
+
+routes! {
+    /// The API proper, behind a bearer token.
+    V1_ROUTES, v1_routes, "/v1":
+    "/me" => { get => users::me },
+    "/users" => { post => users::create, get => users::list },
+    "/users/{id}/tokens" => { post => users::create_token, get => users::list_tokens },
+    "/tokens/{id}" => { delete => users::revoke_token },
+    "/stories" => { post => stories::create, get => stories::list },
+    "/stories/{id}" => { get => stories::get },
+    "/stories/{id}/claims" => { get => stories::claims_as_of },
+    "/stories/{id}/contested" => { get => stories::contested },
+    "/stories/{id}/timeline" => { get => timeline::timeline },
+    "/speakers" => { post => speakers::create, get => speakers::list },
+    "/speakers/{id}" => { get => speakers::get },
+    "/speakers/{id}/merge" => { post => speakers::merge },
+    "/speakers/{id}/claims" => { get => claims::list_by_speaker },
+    "/articles" => { post => articles::create },
+    "/articles/{id}" => { get => articles::get },
+    "/articles/{id}/revisions" => { get => articles::revisions },
+    "/articles/{id}/revisions/{n}" => { get => articles::revision },
+    "/articles/{id}/diff" => { get => articles::diff },
+    "/articles/{id}/extract" => { post => articles::extract },
+    "/claims" => { post => claims::create, get => claims::list },
+    "/claims/{id}" => { get => claims::get, patch => claims::patch },
+    "/claims/{id}/revisions" => { get => claims::revisions },
+    "/claims/{id}/revisions/{n}" => { get => claims::revision },
+    "/claims/{id}/diff" => { get => diffs::claim_diff },
+    "/claims/{id}/status" => { post => reviews::change_status },
+    "/claims/{id}/reviews" => { post => reviews::create_review, get => reviews::list_reviews },
+    "/claims/{id}/comments" => { post => reviews::add_comment, get => reviews::list_comments },
+    "/claims/{id}/assign" => { post => reviews::assign },
+    "/claims/{id}/relations" => { post => reviews::add_relation, get => reviews::list_relations },
+    "/claims/{id}/claimreview" => { get => claimreview::export },
+    "/review-queue" => { get => reviews::queue },
+    "/events" => { get => events::list },
+    "/events/stream" => { get => events::stream },
+    "/search" => { get => search::search },
+    "/import/claims" => { post => import::claims },
+    "/import/claimreview" => { post => claimreview::import },
+}
+
 /// Every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::path_config())
-        .app_data(extract::query_config())
-        .service(resource("/healthz").route(web::get().to(health::healthz)))
-        .service(
-            web::scope("/v1")
-                .wrap(actix_web::middleware::from_fn(extract::refuse_nul_in_query))
-                .wrap(actix_web::middleware::from_fn(auth::authenticate))
-                .service(resource("/me").route(web::get().to(users::me)))
-                .service(
-                    resource("/users")
-                        .route(web::post().to(users::create))
-                        .route(web::get().to(users::list)),
-                )
-                .service(
-                    resource("/users/{id}/tokens")
-                        .route(web::post().to(users::create_token))
-                        .route(web::get().to(users::list_tokens)),
-                )
-                .service(resource("/tokens/{id}").route(web::delete().to(users::revoke_token)))
-                .service(
-                    resource("/stories")
-                        .route(web::post().to(stories::create))
-                        .route(web::get().to(stories::list)),
-                )
-                .service(resource("/stories/{id}").route(web::get().to(stories::get)))
-                .service(
-                    resource("/stories/{id}/claims").route(web::get().to(stories::claims_as_of)),
-                )
-                .service(
-                    resource("/stories/{id}/contested").route(web::get().to(stories::contested)),
-                )
-                .service(
-                    resource("/stories/{id}/timeline").route(web::get().to(timeline::timeline)),
-                )
-                .service(
-                    resource("/speakers")
-                        .route(web::post().to(speakers::create))
-                        .route(web::get().to(speakers::list)),
-                )
-                .service(resource("/speakers/{id}").route(web::get().to(speakers::get)))
-                .service(resource("/speakers/{id}/merge").route(web::post().to(speakers::merge)))
-                .service(resource("/articles").route(web::post().to(articles::create)))
-                .service(resource("/articles/{id}").route(web::get().to(articles::get)))
-                .service(
-                    resource("/articles/{id}/revisions").route(web::get().to(articles::revisions)),
-                )
-                .service(
-                    resource("/articles/{id}/revisions/{n}")
-                        .route(web::get().to(articles::revision)),
-                )
-                .service(resource("/articles/{id}/diff").route(web::get().to(articles::diff)))
-                .service(
-                    resource("/articles/{id}/extract").route(web::post().to(articles::extract)),
-                )
-                .service(
-                    resource("/claims")
-                        .route(web::post().to(claims::create))
-                        .route(web::get().to(claims::list)),
-                )
-                .service(
-                    resource("/claims/{id}")
-                        .route(web::get().to(claims::get))
-                        .route(web::patch().to(claims::patch)),
-                )
-                .service(resource("/claims/{id}/revisions").route(web::get().to(claims::revisions)))
-                .service(
-                    resource("/claims/{id}/revisions/{n}").route(web::get().to(claims::revision)),
-                )
-                .service(resource("/claims/{id}/diff").route(web::get().to(diffs::claim_diff)))
-                .service(
-                    resource("/claims/{id}/status").route(web::post().to(reviews::change_status)),
-                )
-                .service(
-                    resource("/claims/{id}/reviews")
-                        .route(web::post().to(reviews::create_review))
-                        .route(web::get().to(reviews::list_reviews)),
-                )
-                .service(
-                    resource("/claims/{id}/comments")
-                        .route(web::post().to(reviews::add_comment))
-                        .route(web::get().to(reviews::list_comments)),
-                )
-                .service(resource("/claims/{id}/assign").route(web::post().to(reviews::assign)))
-                .service(
-                    resource("/claims/{id}/relations")
-                        .route(web::post().to(reviews::add_relation))
-                        .route(web::get().to(reviews::list_relations)),
-                )
-                .service(resource("/review-queue").route(web::get().to(reviews::queue)))
-                .service(resource("/events").route(web::get().to(events::list)))
-                .service(resource("/events/stream").route(web::get().to(events::stream)))
-                .service(resource("/search").route(web::get().to(search::search)))
-                .service(
-                    resource("/claims/{id}/claimreview").route(web::get().to(claimreview::export)),
-                )
-                .service(resource("/import/claims").route(web::post().to(import::claims)))
-                .service(resource("/import/claimreview").route(web::post().to(claimreview::import)))
-                .service(
-                    resource("/speakers/{id}/claims").route(web::get().to(claims::list_by_speaker)),
-                ),
-        );
+        .app_data(extract::query_config());
+    // Before the `/v1` scope, so that `/v1/openapi.json` needs no token.
+    public_routes(cfg);
+    cfg.service(
+        web::scope("/v1")
+            .wrap(actix_web::middleware::from_fn(extract::refuse_nul_in_query))
+            .wrap(actix_web::middleware::from_fn(auth::authenticate))
+            .configure(v1_routes),
+    )
+    .service(openapi::docs_page());
 }
 
 /// A resource whose unsupported methods get a 405 problem.

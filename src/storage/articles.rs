@@ -23,7 +23,7 @@ use crate::domain::revision::{RevisionNumber, diff_range};
 use crate::error::{AppError, AppResult};
 
 /// An article with its current (or a chosen) revision.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ArticleView {
     pub id: i64,
     pub story_id: i64,
@@ -59,7 +59,7 @@ impl ArticleView {
 }
 
 /// What posting an article did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PostOutcome {
     /// A new article (revision 1).
@@ -70,7 +70,7 @@ pub enum PostOutcome {
     Unchanged,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ArticlePost {
     pub outcome: PostOutcome,
     #[serde(flatten)]
@@ -287,12 +287,13 @@ async fn current(conn: &mut AsyncPgConnection, id: i64, lock: bool) -> AppResult
 }
 
 /// A revision's metadata, without its body.
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = article_revisions, check_for_backend(diesel::pg::Pg))]
 pub struct ArticleRevisionSummary {
     pub revision: i32,
     pub headline: String,
     #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub body_sha256: Vec<u8>,
     pub body_chars: i32,
     pub author: String,

@@ -105,7 +105,8 @@ pub async fn export(
 }
 
 /// What importing one ClaimReview did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ClaimReviewImportItem)]
 pub struct ImportReport {
     pub index: usize,
     /// `created` (something new was written), `matched` (all of it was

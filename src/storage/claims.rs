@@ -35,7 +35,7 @@ use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenView;
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppearanceView {
     pub article_id: i64,
     pub article_revision: i32,
@@ -65,7 +65,7 @@ impl From<&AppearanceRow> for AppearanceView {
 }
 
 /// A claim as the API returns it: its current revision.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClaimView {
     pub id: i64,
     pub story_id: i64,
@@ -89,7 +89,7 @@ pub struct ClaimView {
 }
 
 /// One immutable revision of a claim.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClaimRevisionView {
     pub claim_id: i64,
     pub revision: i32,
@@ -802,7 +802,7 @@ pub async fn revision(
 }
 
 /// One appearance carried from an article revision to the next.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CarriedAppearance {
     pub state: AppearanceState,
     pub old: SpanText,
@@ -811,7 +811,7 @@ pub struct CarriedAppearance {
     pub new: Option<SpanText>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SpanText {
     pub article_revision: i32,
     pub start: i32,
@@ -820,7 +820,7 @@ pub struct SpanText {
 }
 
 /// A claim that an article edit touched, and its new revision.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClaimCarry {
     pub claim_id: i64,
     pub revision: i32,
@@ -1027,7 +1027,7 @@ pub async fn revision_pair(
 }
 
 /// A claim as the ledger recorded it at a moment (transaction time).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClaimAsOf {
     pub as_of: DateTime<Utc>,
     #[serde(flatten)]

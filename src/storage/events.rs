@@ -57,7 +57,9 @@ pub async fn record(
 }
 
 /// An audit event as the API lists it.
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, serde::Serialize)]
+#[derive(
+    Debug, Clone, diesel::Queryable, diesel::Selectable, serde::Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
 pub struct EventView {
     pub id: i64,
@@ -74,6 +76,7 @@ pub struct EventView {
     pub request_id: Option<String>,
     pub details: serde_json::Value,
     #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: Vec<u8>,
 }
 

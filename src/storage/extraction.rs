@@ -31,14 +31,15 @@ use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenInput;
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ProposalSpan)]
 pub struct SpanText {
     pub text: String,
     pub start: usize,
     pub end: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SourceView {
     pub text: String,
     pub start: usize,
@@ -48,7 +49,7 @@ pub struct SourceView {
 }
 
 /// Who a proposal's claim would be attributed to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "resolution", rename_all = "snake_case")]
 pub enum Resolution {
     /// A speaker already in the ledger (by name, alias, or role and name).
@@ -69,7 +70,7 @@ pub enum Resolution {
     Unknown { reason: &'static str },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SpeakerProposal {
     #[serde(flatten)]
     pub resolution: Resolution,
@@ -80,7 +81,7 @@ pub struct SpeakerProposal {
     pub of_proposal: Option<usize>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProposalView {
     pub index: usize,
     /// The claim text a reporter would log.
@@ -102,7 +103,7 @@ pub struct ProposalView {
 
 /// A stored proposal: the new claim (revision 1, status `proposed`) and
 /// the claims already in the ledger that read like it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppliedClaim {
     pub proposal: usize,
     pub claim_id: i64,
@@ -111,20 +112,20 @@ pub struct AppliedClaim {
     pub likely_duplicates: Vec<LikelyDuplicate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Skipped {
     pub proposal: usize,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Applied {
     pub claims: Vec<AppliedClaim>,
     pub speakers_created: Vec<SpeakerRef>,
     pub skipped: Vec<Skipped>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Extraction {
     pub article_id: i64,
     pub article_revision: i32,
@@ -162,8 +163,8 @@ pub async fn apply(
 ) -> AppResult<Extraction> {
     conn.transaction(async |conn| {
         let article = articles::get_locked(conn, article_id).await?;
-        if let Some(expected) = request.revision {
-            if expected != article.revision {
+        if let Some(expected) = request.revision
+            && expected != article.revision {
                 return Err(AppError::Conflict {
                     detail: format!(
                         "article {article_id} is at revision {}, not {expected}: extract again and review the new proposals",
@@ -172,7 +173,6 @@ pub async fn apply(
                     existing_id: None,
                 });
             }
-        }
         let mut extraction = extract(conn, &article).await?;
         let count = extraction.proposals.len();
         let accepted: Vec<usize> = match request.accept {

@@ -23,7 +23,7 @@ pub mod stories;
 pub mod users;
 
 /// Which way a keyset-paginated list runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     /// Newest first (the default): later inserts never shift later pages.

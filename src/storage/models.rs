@@ -11,7 +11,7 @@ use crate::domain::claim::{
 use crate::domain::speaker::SpeakerKind;
 use crate::domain::when::{SaidWhen, TimePrecision};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = stories, check_for_backend(diesel::pg::Pg))]
 pub struct Story {
     pub id: i64,
@@ -29,7 +29,7 @@ pub struct NewStoryRow<'a> {
     pub description: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = speakers, check_for_backend(diesel::pg::Pg))]
 pub struct Speaker {
     pub id: i64,
@@ -54,7 +54,7 @@ pub struct NewSpeakerRow<'a> {
 }
 
 /// The speaker as embedded in a claim.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = speakers, check_for_backend(diesel::pg::Pg))]
 pub struct SpeakerRef {
     pub id: i64,

@@ -18,7 +18,7 @@ use crate::domain::relation::{RelationKind, ValidRelation};
 use crate::domain::review::Verdict;
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = claim_relations, check_for_backend(diesel::pg::Pg))]
 pub struct Relation {
     pub id: i64,
@@ -119,7 +119,7 @@ pub async fn of_claim(conn: &mut AsyncPgConnection, claim_id: i64) -> AppResult<
 }
 
 /// One side of a contested pair.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContestedClaim {
     pub id: i64,
     pub story_id: i64,
@@ -130,7 +130,7 @@ pub struct ContestedClaim {
     pub latest_verdict: Option<Verdict>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContestedPair {
     pub relation_id: i64,
     pub note: Option<String>,

@@ -73,7 +73,7 @@ pub async fn change_status(
     .await
 }
 
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = claim_reviews, check_for_backend(diesel::pg::Pg))]
 pub struct ReviewRow {
     pub id: i64,
@@ -89,7 +89,7 @@ pub struct ReviewRow {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReviewOutcome {
     pub review: ReviewRow,
     /// The claim after the review (its status follows the verdict).
@@ -221,7 +221,7 @@ pub async fn list_reviews(
         .await?)
 }
 
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = claim_comments, check_for_backend(diesel::pg::Pg))]
 pub struct CommentRow {
     pub id: i64,
@@ -342,7 +342,7 @@ pub async fn assign(
 }
 
 /// How the review queue is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueSort {
     /// Oldest claims first.

@@ -9,7 +9,7 @@ use crate::domain::claim::{ClaimKind, ClaimStatus};
 use crate::error::AppResult;
 
 /// One search hit: a claim, a speaker or an article.
-#[derive(Debug, Clone, diesel::QueryableByName, Serialize)]
+#[derive(Debug, Clone, diesel::QueryableByName, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     /// `claim`, `speaker` or `article`.
     #[diesel(sql_type = Text)]
@@ -101,7 +101,7 @@ pub async fn search(
 }
 
 /// A claim already in the ledger that reads like a new one.
-#[derive(Debug, Clone, diesel::QueryableByName, Serialize)]
+#[derive(Debug, Clone, diesel::QueryableByName, Serialize, utoipa::ToSchema)]
 pub struct LikelyDuplicate {
     #[diesel(sql_type = BigInt)]
     pub id: i64,

@@ -13,7 +13,7 @@ use super::schema::{api_tokens, users};
 use crate::domain::auth::{Role, generate_token, is_valid_user_name};
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
     pub id: i64,
@@ -32,7 +32,7 @@ pub struct AuthUser {
 }
 
 /// A token as listed: never the secret.
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = api_tokens, check_for_backend(diesel::pg::Pg))]
 pub struct TokenInfo {
     pub id: i64,
@@ -44,7 +44,7 @@ pub struct TokenInfo {
 }
 
 /// A freshly made token: the secret is shown here once and never stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewToken {
     #[serde(flatten)]
     pub info: TokenInfo,

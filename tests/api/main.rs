@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod history;
 mod import;
+mod openapi;
 mod pagination;
 mod pool;
 mod queries;

@@ -130,10 +130,10 @@ pub struct Cleanup(pub PathBuf);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if self.0.join("postgres/postmaster.pid").exists() {
-            if let Ok(mut cluster) = Cluster::open(&self.0, ClusterOptions::default()) {
-                let _ = cluster.stop();
-            }
+        if self.0.join("postgres/postmaster.pid").exists()
+            && let Ok(mut cluster) = Cluster::open(&self.0, ClusterOptions::default())
+        {
+            let _ = cluster.stop();
         }
     }
 }

@@ -27,13 +27,13 @@ use serde::Serialize;
 use text::{Sentence, Token, TokenKind};
 
 /// A character span of the body, end exclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttributionKind {
     /// The content is a quotation, in quotation marks.
@@ -45,7 +45,7 @@ pub enum AttributionKind {
 }
 
 /// One attribution relation found in a body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Attribution {
     /// The source phrase ("the minister", "sources close to the matter", "he");
     /// absent when the text does not name one.
@@ -880,12 +880,12 @@ fn relation_at(body: &str, sentence: &Sentence, cue_at: usize) -> Option<Found> 
                 // “We will,” he said, “never agree.”: the quotation goes on
                 // after the cue (and an inverted source).
                 let mut next = cue_end_idx + 1;
-                if first_word.is_none() {
-                    if let Some((_, end)) = source {
-                        next = (next..toks.len())
-                            .find(|&j| toks[j].start >= end)
-                            .unwrap_or(toks.len());
-                    }
+                if first_word.is_none()
+                    && let Some((_, end)) = source
+                {
+                    next = (next..toks.len())
+                        .find(|&j| toks[j].start >= end)
+                        .unwrap_or(toks.len());
                 }
                 let continued = after_quote
                     && toks.get(next).is_some_and(|t| t.text(body) == ",")
@@ -1251,13 +1251,13 @@ fn noun_phrase_before(body: &str, toks: &[Token], cue: usize) -> Option<(usize, 
     }
     let mut start = cue;
     // "Rep. Steve Israel (D-N.Y.) said": the parenthesis belongs to the name.
-    if start > 0 && toks[start - 1].text(body) == ")" {
-        if let Some(open) = (start.saturating_sub(8)..start - 1)
+    if start > 0
+        && toks[start - 1].text(body) == ")"
+        && let Some(open) = (start.saturating_sub(8)..start - 1)
             .rev()
             .find(|&j| toks[j].text(body) == "(")
-        {
-            start = open;
-        }
+    {
+        start = open;
     }
     while start > 0 {
         let t = &toks[start - 1];

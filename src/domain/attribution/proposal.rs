@@ -16,7 +16,7 @@ use crate::domain::when::TimePrecision;
 
 /// A hedge cue of a proposal. An anonymous source is a hedge too, reported
 /// with its words and cue ("sources close to the matter said").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HedgeView {
     pub text: String,
     pub start: usize,
@@ -25,7 +25,7 @@ pub struct HedgeView {
 }
 
 /// A resolved time expression, with its character span.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ProposedTime {
     pub expression: String,
     pub start_char: usize,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::domain::speaker::SpeakerKind;
 
 /// How a source phrase reads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "reading", rename_all = "snake_case")]
 pub enum SourceReading {
     /// A proper name, perhaps after a role: "Prime Minister Fumio Kishida",
@@ -331,7 +331,7 @@ pub fn read(phrase: &str) -> SourceReading {
 }
 
 /// How a source is tied to another source of the same article.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Link {
     /// A pronoun, to the nearest compatible named source before it.

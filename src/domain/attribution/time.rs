@@ -240,11 +240,11 @@ fn at(w: &Words, i: usize, today: NaiveDate) -> Option<Resolved> {
         "in" | "since" | "during" | "by" | "until" => {
             // A bare year needs its preposition ("in 2002"): a number alone
             // is too often something else.
-            if let Some(y) = year_of(next) {
-                if month_of(w.get(i + 2)).is_none() {
-                    let (s, e) = months(y, 1, 12)?;
-                    return Some((2, s, e, TimePrecision::Year));
-                }
+            if let Some(y) = year_of(next)
+                && month_of(w.get(i + 2)).is_none()
+            {
+                let (s, e) = months(y, 1, 12)?;
+                return Some((2, s, e, TimePrecision::Year));
             }
             return None;
         }
@@ -287,11 +287,11 @@ fn at(w: &Words, i: usize, today: NaiveDate) -> Option<Resolved> {
         let (s, e) = months(y, m, 1)?;
         return Some((2, s, e, TimePrecision::Month));
     }
-    if next == "of" {
-        if let Some(y) = year_of(w.get(i + 2)) {
-            let (s, e) = months(y, m, 1)?;
-            return Some((3, s, e, TimePrecision::Month));
-        }
+    if next == "of"
+        && let Some(y) = year_of(w.get(i + 2))
+    {
+        let (s, e) = months(y, m, 1)?;
+        return Some((3, s, e, TimePrecision::Month));
     }
     // A month alone needs "in" before it ("in March"): "May" and "March"
     // are also a verb, a name and a noun.
@@ -304,16 +304,16 @@ fn at(w: &Words, i: usize, today: NaiveDate) -> Option<Resolved> {
         return None;
     }
     // "in March and May (2019)"
-    if matches!(next, "and" | "or" | "to" | "through") {
-        if let Some(m2) = month_of(w.get(i + 2)).filter(|&m2| m2 > m && w.capitalised(i + 2)) {
-            let (y, len) = match year_of(w.get(i + 3)) {
-                Some(y) => (y, 4),
-                None => (year_for_month(today, m), 3),
-            };
-            let (s, _) = months(y, m, 1)?;
-            let (_, e) = months(y, m2, 1)?;
-            return Some((len, s, e, TimePrecision::Month));
-        }
+    if matches!(next, "and" | "or" | "to" | "through")
+        && let Some(m2) = month_of(w.get(i + 2)).filter(|&m2| m2 > m && w.capitalised(i + 2))
+    {
+        let (y, len) = match year_of(w.get(i + 3)) {
+            Some(y) => (y, 4),
+            None => (year_for_month(today, m), 3),
+        };
+        let (s, _) = months(y, m, 1)?;
+        let (_, e) = months(y, m2, 1)?;
+        return Some((len, s, e, TimePrecision::Month));
     }
     let y = year_for_month(today, m);
     let (s, e) = months(y, m, 1)?;

@@ -16,7 +16,8 @@ use crate::storage::articles::{self, PostOutcome};
 use crate::storage::extraction::{self, ApplyRequest, Extraction};
 use diesel_async::AsyncConnection;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IntakeQuery {
     /// Also extract the body's attributed claims and store them as
@@ -25,7 +26,7 @@ pub struct IntakeQuery {
 }
 
 /// An article as posted, with what extraction stored when it was asked for.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PostedArticle {
     #[serde(flatten)]
     posted: articles::ArticlePost,
@@ -37,6 +38,17 @@ struct PostedArticle {
 /// reports that nothing changed (200). With `?extract=true` the current
 /// revision's claims are proposed and stored too (already logged spans are
 /// skipped, so posting the same body twice logs nothing twice).
+#[utoipa::path(
+    post,
+    path = "/v1/articles",
+    tag = "articles",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), IntakeQuery),
+    request_body = NewArticle,
+    responses(
+        (status = 201, description = "A new article, or a new revision of a known URL", body = PostedArticle, headers(("Location" = String, description = "Where the new resource is"))),
+        (status = 200, description = "The URL is known and nothing changed", body = PostedArticle),
+    ),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -88,7 +100,8 @@ pub async fn create(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractQuery {
     /// Store the proposals as `proposed` claims instead of only showing them.
@@ -96,7 +109,7 @@ pub struct ExtractQuery {
 }
 
 /// With `apply=true`: which proposals to store.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractBody {
     /// The revision the proposals were reviewed on; 409 when the article
@@ -108,6 +121,17 @@ pub struct ExtractBody {
 
 /// Proposes the attributed claims of the article's current revision; with
 /// `?apply=true` stores the accepted ones (201 when any claim was stored).
+#[utoipa::path(
+    post,
+    path = "/v1/articles/{id}/extract",
+    tag = "articles",
+    params(("id" = i64, Path, description = "The article's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ExtractQuery),
+    request_body = Option<ExtractBody>,
+    responses(
+        (status = 200, description = "The proposals (and with `apply=true`, nothing new stored)", body = Extraction),
+        (status = 201, description = "Claims were stored", body = Extraction),
+    ),
+)]
 pub async fn extract(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -148,6 +172,15 @@ pub async fn extract(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/articles/{id}",
+    tag = "articles",
+    params(("id" = i64, Path, description = "The article's id"), AsOfQuery),
+    responses(
+        (status = 200, description = "The article at its current revision, or as recorded at `as_of`", body = crate::storage::articles::ArticleView),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -164,6 +197,15 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(article))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/articles/{id}/revisions",
+    tag = "articles",
+    params(("id" = i64, Path, description = "The article's id")),
+    responses(
+        (status = 200, description = "The article's revisions", body = ItemsBody<crate::storage::articles::ArticleRevisionSummary>),
+    ),
+)]
 pub async fn revisions(
     state: web::Data<AppState>,
     caller: Caller,
@@ -175,6 +217,15 @@ pub async fn revisions(
     Ok(HttpResponse::Ok().json(ItemsBody { items }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/articles/{id}/revisions/{n}",
+    tag = "articles",
+    params(("id" = i64, Path, description = "The article's id"), ("n" = i32, Path, description = "Revision number, counted from 1")),
+    responses(
+        (status = 200, description = "The revision", body = crate::storage::articles::ArticleView),
+    ),
+)]
 pub async fn revision(
     state: web::Data<AppState>,
     caller: Caller,
@@ -191,7 +242,8 @@ const DEFAULT_MAX_OPS: usize = 5_000;
 /// Most lines of a unified article diff.
 const DEFAULT_MAX_LINES: usize = 5_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleDiffQuery {
     from: Option<i32>,
@@ -203,13 +255,13 @@ pub struct ArticleDiffQuery {
     max_ops: Option<usize>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct HeadlineChange {
     old: String,
     new: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ArticleDiff {
     article_id: i64,
     from: RevisionMeta,
@@ -228,6 +280,15 @@ struct ArticleDiff {
     timed_out: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/articles/{id}/diff",
+    tag = "articles",
+    params(("id" = i64, Path, description = "The article's id"), ArticleDiffQuery),
+    responses(
+        (status = 200, description = "The diff between two revisions (JSON, or with `format=unified` or `Accept: text/x-diff` a unified diff)", content((ArticleDiff = "application/json"), (String = "text/x-diff"))),
+    ),
+)]
 pub async fn diff(
     req: HttpRequest,
     state: web::Data<AppState>,

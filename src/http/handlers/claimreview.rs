@@ -15,6 +15,15 @@ use crate::storage::claimreview::{self, ImportReport};
 /// Most ClaimReview items one import takes.
 const MAX_ITEMS: usize = 1_000;
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}/claimreview",
+    tag = "claims",
+    params(("id" = i64, Path, description = "The claim's id")),
+    responses(
+        (status = 200, description = "The claim's latest verdict as a schema.org ClaimReview", content((Object = "application/ld+json"))),
+    ),
+)]
 pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -33,7 +42,8 @@ pub async fn export(
         .json(document))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// The story the imported claims belong to.
@@ -41,7 +51,7 @@ pub struct ImportQuery {
     story: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ImportBody {
     story_id: i64,
     created: usize,
@@ -52,6 +62,16 @@ struct ImportBody {
 
 /// Imports one ClaimReview, an array of them, or a DataFeed: speakers,
 /// claims and reviews are created or matched, item by item.
+#[utoipa::path(
+    post,
+    path = "/v1/import/claimreview",
+    tag = "import",
+    params(ImportQuery),
+    request_body(content = Object, description = "A schema.org ClaimReview, an array of them, or a DataFeed"),
+    responses(
+        (status = 200, description = "What happened to each item", body = ImportBody),
+    ),
+)]
 pub async fn import(
     state: web::Data<AppState>,
     caller: Caller,

@@ -17,6 +17,16 @@ use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
 use crate::storage::search;
 
+#[utoipa::path(
+    post,
+    path = "/v1/claims",
+    tag = "claims",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = NewClaim,
+    responses(
+        (status = 201, description = "The claim, with claims already logged that read like it", body = CreatedClaim, headers(("Location" = String, description = "Where the new resource is"), ("ETag" = String, description = "The revision, for If-Match on the next write"))),
+    ),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -64,13 +74,22 @@ pub async fn create(
 /// A logged claim, and the claims already in the ledger that read like it
 /// (the same wire claim carried by another outlet is better recorded as one
 /// claim with several appearances).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CreatedClaim {
     #[serde(flatten)]
     claim: claims::ClaimView,
     likely_duplicates: Vec<search::LikelyDuplicate>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}",
+    tag = "claims",
+    params(("id" = i64, Path, description = "The claim's id"), AsOfQuery),
+    responses(
+        (status = 200, description = "The claim now, or as recorded at `as_of`", body = ClaimReading),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -82,15 +101,23 @@ pub async fn get(
     let mut conn = state.pool.get().await?;
     if let Some(at) = at {
         let claim = claims::as_of(&mut conn, id.into_inner(), at).await?;
-        return Ok(HttpResponse::Ok().json(claim));
+        return Ok(HttpResponse::Ok().json(ClaimReading::AsOf(claim)));
     }
     let claim = claims::get(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(claim.revision)))
-        .json(claim))
+        .json(ClaimReading::Now(claim)))
 }
 
-#[derive(Serialize)]
+/// A claim now, or as the ledger recorded it at `as_of`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum ClaimReading {
+    Now(ClaimView),
+    AsOf(crate::storage::claims::ClaimAsOf),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct PatchBody {
     #[serde(flatten)]
     claim: ClaimView,
@@ -99,6 +126,18 @@ struct PatchBody {
     changed_fields: Vec<&'static str>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/claims/{id}",
+    tag = "claims",
+    params(("id" = i64, Path, description = "The claim's id"), ("If-Match" = String, Header, description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
+    request_body = ClaimPatch,
+    responses(
+        (status = 200, description = "The claim after the change (a new revision when anything changed)", body = PatchBody, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
+        (status = 412, description = "The claim has moved past If-Match", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     caller: Caller,
@@ -127,7 +166,8 @@ pub async fn patch(
         }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(alias = "story_id")]
@@ -147,6 +187,15 @@ pub struct ListQuery {
     order: Option<SortOrder>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims",
+    tag = "claims",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of claims", body = PageBody<crate::storage::claims::ClaimView>),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -170,16 +219,25 @@ pub async fn list(
         recorded_from: time_param("recorded_from", query.recorded_from.as_deref())?,
         recorded_to: time_param("recorded_to", query.recorded_to.as_deref())?,
     };
-    if let (Some(from), Some(to)) = (filter.said_from, filter.said_to) {
-        if to <= from {
-            return Err(AppError::invalid("said_to", "must be later than said_from"));
-        }
+    if let (Some(from), Some(to)) = (filter.said_from, filter.said_to)
+        && to <= from
+    {
+        return Err(AppError::invalid("said_to", "must be later than said_from"));
     }
     let mut conn = state.pool.get().await?;
     let page = claims::list(&mut conn, filter, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}/revisions",
+    tag = "claims",
+    params(("id" = i64, Path, description = "The claim's id")),
+    responses(
+        (status = 200, description = "The claim's revisions", body = ItemsBody<crate::storage::claims::ClaimRevisionView>),
+    ),
+)]
 pub async fn revisions(
     state: web::Data<AppState>,
     caller: Caller,
@@ -191,6 +249,15 @@ pub async fn revisions(
     Ok(HttpResponse::Ok().json(ItemsBody { items }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}/revisions/{n}",
+    tag = "claims",
+    params(("id" = i64, Path, description = "The claim's id"), ("n" = i32, Path, description = "Revision number, counted from 1")),
+    responses(
+        (status = 200, description = "The revision", body = crate::storage::claims::ClaimRevisionView, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
+    ),
+)]
 pub async fn revision(
     state: web::Data<AppState>,
     caller: Caller,
@@ -205,7 +272,8 @@ pub async fn revision(
         .json(rev))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SpeakerClaimsQuery {
     limit: Option<i64>,
@@ -214,6 +282,15 @@ pub struct SpeakerClaimsQuery {
 }
 
 /// Every claim attributed to a speaker, across stories.
+#[utoipa::path(
+    get,
+    path = "/v1/speakers/{id}/claims",
+    tag = "speakers",
+    params(("id" = i64, Path, description = "The speaker's id"), SpeakerClaimsQuery),
+    responses(
+        (status = 200, description = "A page of the speaker's claims", body = PageBody<crate::storage::claims::ClaimView>),
+    ),
+)]
 pub async fn list_by_speaker(
     state: web::Data<AppState>,
     caller: Caller,

@@ -13,7 +13,8 @@ use crate::http::auth::Caller;
 use crate::storage::articles::ArticleView;
 use crate::storage::claims::{self, ClaimRevisionView};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
     from: Option<i32>,
@@ -57,7 +58,7 @@ pub fn wants_unified(req: &HttpRequest, format: Option<&str>) -> Result<bool, Ap
 }
 
 /// Which revision a side of a diff is, and who wrote it when.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RevisionMeta {
     pub revision: i32,
     pub author: Option<String>,
@@ -86,7 +87,7 @@ impl RevisionMeta {
 }
 
 /// One changed field of a claim.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: &'static str,
     pub old: Value,
@@ -107,14 +108,14 @@ const CLAIM_FIELDS: &[&str] = &[
     "appearances",
 ];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TextDiffBody {
     /// Word-level operations turning the old text into the new one.
     pub ops: Vec<TextOp>,
     pub unified: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ClaimDiff {
     claim_id: i64,
     from: RevisionMeta,
@@ -170,6 +171,15 @@ pub fn claim_changes(
     Ok((changes, text))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}/diff",
+    tag = "claims",
+    params(("id" = i64, Path, description = "The claim's id"), DiffQuery),
+    responses(
+        (status = 200, description = "What changed between two revisions (JSON, or with `format=unified` or `Accept: text/x-diff` a unified diff of the text)", content((ClaimDiff = "application/json"), (String = "text/x-diff"))),
+    ),
+)]
 pub async fn claim_diff(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -11,7 +11,8 @@ use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::events::{self, EventFilter};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     #[serde(alias = "story_id")]
@@ -27,6 +28,15 @@ pub struct EventQuery {
     order: Option<SortOrder>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "audit",
+    params(EventQuery),
+    responses(
+        (status = 200, description = "A page of audit events", body = PageBody<crate::storage::events::EventView>),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -55,7 +65,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     #[serde(alias = "story_id")]
@@ -72,6 +83,15 @@ const HEARTBEAT_POLLS: u32 = 30;
 /// `GET /v1/events/stream`: the audit log as Server-Sent Events, in chain
 /// order. Each event's `id` is its chain position, so a client that
 /// reconnects with `Last-Event-ID` resumes exactly after the last event it saw.
+#[utoipa::path(
+    get,
+    path = "/v1/events/stream",
+    tag = "audit",
+    params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this chain position")),
+    responses(
+        (status = 200, description = "The audit log as Server-Sent Events, without end", content((String = "text/event-stream"))),
+    ),
+)]
 pub async fn stream(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,

@@ -14,7 +14,8 @@ use crate::http::auth::Caller;
 use crate::http::problem::Problem;
 use crate::storage::import::Importer;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// Lines per batch (one transaction each).
@@ -24,6 +25,16 @@ pub struct ImportQuery {
 /// Media types accepted for a stream of JSON lines.
 const NDJSON_TYPES: [&str; 3] = ["x-ndjson", "ndjson", "jsonl"];
 
+#[utoipa::path(
+    post,
+    path = "/v1/import/claims",
+    tag = "import",
+    params(ImportQuery),
+    request_body(content = String, description = "One JSON claim per line (NDJSON)", content_type = "application/x-ndjson"),
+    responses(
+        (status = 200, description = "Every line was imported", body = crate::domain::import::ImportReport),
+    ),
+)]
 pub async fn claims(
     req: HttpRequest,
     state: web::Data<AppState>,

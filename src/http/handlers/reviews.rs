@@ -22,13 +22,25 @@ use crate::storage::SortOrder;
 use crate::storage::relations;
 use crate::storage::reviews::{self, QueueFilter, QueueSort};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     status: ClaimStatus,
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{id}/status",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ("If-Match" = String, Header, description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
+    request_body = StatusChange,
+    responses(
+        (status = 200, description = "The claim in its new status", body = crate::storage::claims::ClaimView, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
+        (status = 412, description = "The claim has moved past If-Match", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn change_status(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -60,6 +72,18 @@ pub async fn change_status(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{id}/reviews",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ("If-Match" = String, Header, description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
+    request_body = NewReview,
+    responses(
+        (status = 201, description = "The review and the claim after it", body = crate::storage::reviews::ReviewOutcome, headers(("Location" = String, description = "Where the new resource is"), ("ETag" = String, description = "The revision, for If-Match on the next write"))),
+        (status = 412, description = "The claim has moved past If-Match", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create_review(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -82,6 +106,15 @@ pub async fn create_review(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}/reviews",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id")),
+    responses(
+        (status = 200, description = "The claim's reviews", body = ItemsBody<crate::storage::reviews::ReviewRow>),
+    ),
+)]
 pub async fn list_reviews(
     state: web::Data<AppState>,
     caller: Caller,
@@ -94,12 +127,22 @@ pub async fn list_reviews(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
     body: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{id}/comments",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "The comment", body = crate::storage::reviews::CommentRow),
+    ),
+)]
 pub async fn add_comment(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -121,6 +164,15 @@ pub async fn add_comment(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}/comments",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id")),
+    responses(
+        (status = 200, description = "The claim's comments", body = ItemsBody<crate::storage::reviews::CommentRow>),
+    ),
+)]
 pub async fn list_comments(
     state: web::Data<AppState>,
     caller: Caller,
@@ -133,13 +185,23 @@ pub async fn list_comments(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
     /// A user who can review, or null to unassign.
     assignee: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{id}/assign",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = Assignment,
+    responses(
+        (status = 200, description = "The claim with its new assignee", body = crate::storage::claims::ClaimView, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
+    ),
+)]
 pub async fn assign(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -164,7 +226,8 @@ pub async fn assign(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     #[serde(alias = "story_id")]
@@ -177,6 +240,15 @@ pub struct QueueQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/review-queue",
+    tag = "reviews",
+    params(QueueQuery),
+    responses(
+        (status = 200, description = "A page of claims awaiting review", body = PageBody<crate::storage::claims::ClaimView>),
+    ),
+)]
 pub async fn queue(
     state: web::Data<AppState>,
     caller: Caller,
@@ -202,6 +274,16 @@ pub async fn queue(
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/claims/{id}/relations",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = NewRelation,
+    responses(
+        (status = 201, description = "The relation", body = crate::storage::relations::Relation),
+    ),
+)]
 pub async fn add_relation(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -221,6 +303,15 @@ pub async fn add_relation(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/claims/{id}/relations",
+    tag = "reviews",
+    params(("id" = i64, Path, description = "The claim's id")),
+    responses(
+        (status = 200, description = "The claim's relations to other claims", body = ItemsBody<crate::storage::relations::Relation>),
+    ),
+)]
 pub async fn list_relations(
     state: web::Data<AppState>,
     caller: Caller,

@@ -10,7 +10,8 @@ use crate::http::auth::Caller;
 use crate::http::pagination::ItemsBody;
 use crate::storage::search::{self, SearchFilter};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Web-search syntax: words, "exact phrases", -excluded, or.
@@ -26,6 +27,15 @@ pub struct SearchQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/search",
+    tag = "search",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "Claims, speakers and articles matching the query, best first", body = ItemsBody<crate::storage::search::Hit>),
+    ),
+)]
 pub async fn search(
     state: web::Data<AppState>,
     caller: Caller,

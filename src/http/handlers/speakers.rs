@@ -14,6 +14,16 @@ use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::speakers::{self, SpeakerFilter};
 
+#[utoipa::path(
+    post,
+    path = "/v1/speakers",
+    tag = "speakers",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = NewSpeaker,
+    responses(
+        (status = 201, description = "The speaker", body = crate::storage::models::Speaker, headers(("Location" = String, description = "Where the new resource is"))),
+    ),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -32,6 +42,15 @@ pub async fn create(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/speakers/{id}",
+    tag = "speakers",
+    params(("id" = i64, Path, description = "The speaker's id")),
+    responses(
+        (status = 200, description = "The speaker", body = crate::storage::models::Speaker),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -42,7 +61,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(speakers::get(&mut conn, id.into_inner()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     kind: Option<SpeakerKind>,
@@ -53,6 +73,15 @@ pub struct ListQuery {
     order: Option<SortOrder>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/speakers",
+    tag = "speakers",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of speakers", body = PageBody<crate::storage::models::Speaker>),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -75,14 +104,14 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeBody {
     /// The speaker that stays.
     into: i64,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 struct Merged {
     speaker: crate::storage::models::Speaker,
     claims_moved: Vec<i64>,
@@ -90,6 +119,16 @@ struct Merged {
 
 /// Merges this speaker into another (editors): its claims move over as new
 /// revisions, its name becomes an alias of the survivor.
+#[utoipa::path(
+    post,
+    path = "/v1/speakers/{id}/merge",
+    tag = "speakers",
+    params(("id" = i64, Path, description = "The speaker's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = MergeBody,
+    responses(
+        (status = 200, description = "The surviving speaker and the claims moved to it", body = Merged),
+    ),
+)]
 pub async fn merge(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -12,6 +12,16 @@ use crate::http::extract::JsonBody;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::stories;
 
+#[utoipa::path(
+    post,
+    path = "/v1/stories",
+    tag = "stories",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = NewStory,
+    responses(
+        (status = 201, description = "The story", body = crate::storage::models::Story, headers(("Location" = String, description = "Where the new resource is"))),
+    ),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -30,6 +40,15 @@ pub async fn create(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stories/{id}",
+    tag = "stories",
+    params(("id" = i64, Path, description = "The story's id")),
+    responses(
+        (status = 200, description = "The story", body = crate::storage::models::Story),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -40,6 +59,15 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(stories::get(&mut conn, id.into_inner()).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stories",
+    tag = "stories",
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of stories", body = PageBody<crate::storage::models::Story>),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -52,7 +80,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StoryClaimsQuery {
     as_of: Option<String>,
@@ -62,6 +91,15 @@ pub struct StoryClaimsQuery {
 
 /// The story's claims, each at its latest revision recorded at `as_of`
 /// (default: now), with the review in force then.
+#[utoipa::path(
+    get,
+    path = "/v1/stories/{id}/claims",
+    tag = "stories",
+    params(("id" = i64, Path, description = "The story's id"), StoryClaimsQuery),
+    responses(
+        (status = 200, description = "A page of the story's claims as recorded then", body = PageBody<crate::storage::claims::ClaimAsOf>),
+    ),
+)]
 pub async fn claims_as_of(
     state: web::Data<AppState>,
     caller: Caller,
@@ -91,6 +129,15 @@ pub async fn claims_as_of(
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stories/{id}/contested",
+    tag = "stories",
+    params(("id" = i64, Path, description = "The story's id")),
+    responses(
+        (status = 200, description = "Pairs of claims that contradict each other", body = crate::http::pagination::ItemsBody<crate::storage::relations::ContestedPair>),
+    ),
+)]
 pub async fn contested(
     state: web::Data<AppState>,
     caller: Caller,

@@ -39,7 +39,8 @@ fn kind_of(action: &str) -> &'static str {
         .map_or("other", |(kind, _)| kind)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineQuery {
     /// Comma-separated entry kinds (see the docs).
@@ -53,7 +54,7 @@ pub struct TimelineQuery {
     format: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Entry {
     kind: &'static str,
     #[serde(flatten)]
@@ -66,6 +67,15 @@ struct Entry {
     text_diff: Option<TextDiffBody>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stories/{id}/timeline",
+    tag = "stories",
+    params(("id" = i64, Path, description = "The story's id"), TimelineQuery),
+    responses(
+        (status = 200, description = "A page of the story's timeline, or with `format=markdown` a readable report", content((PageBody<Entry> = "application/json"), (String = "text/markdown"))),
+    ),
+)]
 pub async fn timeline(
     state: web::Data<AppState>,
     caller: Caller,
@@ -143,17 +153,16 @@ pub async fn timeline(
     let mut entries = Vec::with_capacity(page.items.len());
     for event in page.items {
         let (mut changes, mut text_diff) = (None, None);
-        if revised(&event) {
-            if let (Some(b), Some(a)) = (event.before_revision, event.after_revision) {
-                if let (Some(old), Some(new)) = (
-                    revisions.get(&(event.subject_id, b)),
-                    revisions.get(&(event.subject_id, a)),
-                ) {
-                    let (c, t) = claim_changes(old, new, &state)?;
-                    changes = Some(c);
-                    text_diff = t;
-                }
-            }
+        if revised(&event)
+            && let (Some(b), Some(a)) = (event.before_revision, event.after_revision)
+            && let (Some(old), Some(new)) = (
+                revisions.get(&(event.subject_id, b)),
+                revisions.get(&(event.subject_id, a)),
+            )
+        {
+            let (c, t) = claim_changes(old, new, &state)?;
+            changes = Some(c);
+            text_diff = t;
         }
         entries.push(Entry {
             kind: kind_of(&event.action),

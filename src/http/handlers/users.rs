@@ -14,13 +14,23 @@ use crate::http::extract::JsonBody;
 use crate::http::pagination::ItemsBody;
 use crate::storage::users;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     name: String,
     role: Role,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    tag = "users",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The user", body = crate::storage::users::User, headers(("Location" = String, description = "Where the new resource is"))),
+    ),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -37,6 +47,14 @@ pub async fn create(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/users",
+    tag = "users",
+    responses(
+        (status = 200, description = "Every user", body = ItemsBody<crate::storage::users::User>),
+    ),
+)]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
     let mut conn = state.pool.get().await?;
@@ -45,13 +63,23 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
     label: Option<String>,
 }
 
 /// Makes a token for a user; the response is the only time it is shown.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{id}/tokens",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user's id")),
+    request_body = NewTokenBody,
+    responses(
+        (status = 201, description = "The token; its secret is shown only here", body = crate::storage::users::NewToken),
+    ),
+)]
 pub async fn create_token(
     state: web::Data<AppState>,
     caller: Caller,
@@ -70,6 +98,15 @@ pub async fn create_token(
     Ok(HttpResponse::Created().json(token))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}/tokens",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's tokens, without secrets", body = ItemsBody<crate::storage::users::TokenInfo>),
+    ),
+)]
 pub async fn list_tokens(
     state: web::Data<AppState>,
     caller: Caller,
@@ -83,6 +120,15 @@ pub async fn list_tokens(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "The token's id")),
+    responses(
+        (status = 200, description = "The revoked token", body = crate::storage::users::TokenInfo),
+    ),
+)]
 pub async fn revoke_token(
     state: web::Data<AppState>,
     caller: Caller,
@@ -96,7 +142,7 @@ pub async fn revoke_token(
     Ok(HttpResponse::Ok().json(revoked))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Me<'a> {
     id: i64,
     name: &'a str,
@@ -104,6 +150,14 @@ struct Me<'a> {
 }
 
 /// Who the token belongs to.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+    ),
+)]
 pub async fn me(caller: Caller) -> Result<HttpResponse, AppError> {
     let user = caller.require(Action::Read)?;
     Ok(HttpResponse::Ok().json(Me {

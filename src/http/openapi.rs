@@ -1,0 +1,254 @@
+//! The OpenAPI 3.1 document and the API docs page.
+//!
+//! The document is generated from the code: each handler's
+//! `#[utoipa::path]` attribute and the `ToSchema` derives of the types it
+//! reads and writes. What every operation shares (the bearer token, the
+//! problem+json errors) is added here, in one place, by [`Conventions`].
+//! It is served without a token at `/v1/openapi.json`; `/docs/` shows it
+//! with Swagger UI, served from the binary (nothing loads from elsewhere).
+
+use std::sync::LazyLock;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, middleware, web};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use super::handlers::{
+    articles, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
+    stories, timeline, users,
+};
+use super::problem::{PROBLEM_JSON, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "claimtrail",
+        description = "A fact-claim ledger: attributed claims with every change kept as an \
+            immutable revision, reviews with evidence, and an audit trail.\n\n\
+            Every error is an RFC 9457 problem (`application/problem+json`) whose `type` is \
+            `urn:claimtrail:problem:<slug>`; invalid fields are listed in `errors`. \
+            503 and 429 carry `Retry-After`.",
+    ),
+    paths(
+        health::healthz,
+        document,
+        users::me,
+        users::create,
+        users::list,
+        users::create_token,
+        users::list_tokens,
+        users::revoke_token,
+        stories::create,
+        stories::list,
+        stories::get,
+        stories::claims_as_of,
+        stories::contested,
+        timeline::timeline,
+        speakers::create,
+        speakers::list,
+        speakers::get,
+        speakers::merge,
+        claims::list_by_speaker,
+        articles::create,
+        articles::get,
+        articles::revisions,
+        articles::revision,
+        articles::diff,
+        articles::extract,
+        claims::create,
+        claims::list,
+        claims::get,
+        claims::patch,
+        claims::revisions,
+        claims::revision,
+        diffs::claim_diff,
+        reviews::change_status,
+        reviews::create_review,
+        reviews::list_reviews,
+        reviews::add_comment,
+        reviews::list_comments,
+        reviews::assign,
+        reviews::add_relation,
+        reviews::list_relations,
+        claimreview::export,
+        reviews::queue,
+        events::list,
+        events::stream,
+        search::search,
+        import::claims,
+        claimreview::import,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Conventions),
+    tags(
+        (name = "claims", description = "Attributed claims and their revisions"),
+        (name = "reviews", description = "Status, verdicts with evidence, comments, assignment, relations"),
+        (name = "articles", description = "Articles, their revisions and diffs, claim extraction"),
+        (name = "stories", description = "Stories and their timelines"),
+        (name = "speakers", description = "Who said things"),
+        (name = "search", description = "Full-text search"),
+        (name = "audit", description = "The hash-chained audit log"),
+        (name = "import", description = "Bulk import"),
+        (name = "users", description = "Users and API tokens"),
+        (name = "health", description = "Liveness and the API document"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// What every operation shares, added to the generated document.
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token: `Authorization: Bearer <token>`"))
+                    .build(),
+            ),
+        );
+        doc.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for (write, operation) in operations(item) {
+                for (status, why) in errors(path, write, operation) {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem_response(status, why));
+                }
+            }
+        }
+    }
+}
+
+/// The operations of a path, each with whether it writes.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
+    [
+        (false, item.get.as_mut()),
+        (true, item.post.as_mut()),
+        (true, item.put.as_mut()),
+        (true, item.patch.as_mut()),
+        (true, item.delete.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(write, op)| op.map(|op| (write, op)))
+}
+
+/// The problem responses an operation can give besides its own.
+fn errors(path: &str, write: bool, operation: &Operation) -> Vec<(u16, &'static str)> {
+    let public = operation
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+    let mut out = vec![(
+        503,
+        "The database is unreachable or busy; retry after `Retry-After` seconds",
+    )];
+    if public {
+        return out;
+    }
+    let has_input = operation.request_body.is_some()
+        || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    out.extend([
+        (
+            400,
+            "The request could not be read (malformed JSON, query or header)",
+        ),
+        (401, "No bearer token, or an unknown or revoked one"),
+        (403, "The token's role may not do this"),
+    ]);
+    if path.contains('{') {
+        out.push((404, "No such record"));
+    }
+    if has_input {
+        out.push((422, "Some fields are invalid; `errors` names each one"));
+    }
+    if write {
+        out.extend([
+            (
+                409,
+                "The write conflicts with what is stored, or reuses an Idempotency-Key for another request",
+            ),
+            (429, "Too many writes with this token; retry after `Retry-After` seconds"),
+        ]);
+    }
+    if operation.request_body.is_some() {
+        out.extend([
+            (413, "The body is larger than the service takes"),
+            (415, "The body is not of a media type this operation reads"),
+        ]);
+    }
+    out
+}
+
+fn problem_response(status: u16, why: &str) -> RefOr<utoipa::openapi::response::Response> {
+    let mut response = ResponseBuilder::new().description(why).content(
+        PROBLEM_JSON,
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build(),
+    );
+    if matches!(status, 429 | 503) {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        );
+    }
+    if status == 401 {
+        response = response.header(
+            "WWW-Authenticate",
+            HeaderBuilder::new()
+                .description(Some("`Bearer realm=\"claimtrail\"`"))
+                .build(),
+        );
+    }
+    RefOr::T(response.build())
+}
+
+/// The document as served (built once).
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
+});
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    tag = "health",
+    responses((status = 200, description = "This document", content_type = "application/json", body = Object)),
+    security(()),
+)]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT.as_str())
+}
+
+/// The API docs page at `/docs/`: Swagger UI from the binary, reading
+/// `/v1/openapi.json`. Its scripts and styles come from this service only.
+pub fn docs_page() -> impl actix_web::dev::HttpServiceFactory {
+    web::scope("/docs")
+        .wrap(middleware::DefaultHeaders::new().add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+        )))
+        .service(SwaggerUi::new("/{_:.*}").config(Config::new(["/v1/openapi.json"])))
+}
