@@ -8,7 +8,7 @@
 #
 # It builds the service, starts it on its own embedded cluster in a
 # temporary folder on 127.0.0.1, seeds one record of each kind so that
-# generated ids sometimes hit, and prints how many requests each pass sent.
+# generated ids hit (hooks.py points half of them at the seeded 1..3), and prints how many requests each pass sent.
 # Reports (JUnit, HAR) go to target/contract/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -55,10 +55,12 @@ post() {
     curl -sf -X POST "$base$1" -H "Authorization: Bearer $admin" \
         -H 'Content-Type: application/json' -d "$2" >/dev/null
 }
-post /v1/stories '{"title": "Harbor reopening"}'
-post /v1/speakers '{"name": "Ana Robles", "kind": "person"}'
-post /v1/articles '{"story_id": 1, "url": "https://news.example/harbor", "outlet": "Harbor Wire", "published_at": "2026-11-20T10:00:00Z", "headline": "Harbor to reopen", "body": "The harbor reopens on Monday, Mayor Ana Robles said Friday."}'
-post /v1/claims '{"story_id": 1, "speaker_id": 1, "text": "The harbor reopens on Monday", "kind": "paraphrase"}'
+for i in 1 2 3; do
+    post /v1/stories "{\"title\": \"Harbor story $i\"}"
+    post /v1/speakers "{\"name\": \"Speaker $i\", \"kind\": \"person\"}"
+    post /v1/articles "{\"story_id\": $i, \"url\": \"https://news.example/harbor-$i\", \"outlet\": \"Harbor Wire\", \"published_at\": \"2026-11-20T10:00:00Z\", \"headline\": \"Harbor $i\", \"body\": \"The harbor reopens on Monday, Mayor Ana Robles said Friday. Officials said the dredging cost $i million.\"}"
+    post /v1/claims "{\"story_id\": $i, \"speaker_id\": $i, \"text\": \"The harbor reopens on Monday ($i)\", \"kind\": \"paraphrase\"}"
+done
 
 status=0
 for who in admin reviewer; do
