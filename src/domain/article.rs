@@ -10,11 +10,16 @@ use crate::error::{AppError, AppResult};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewArticle {
+    #[schema(pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$")]
     pub url: String,
+    #[schema(min_length = 1)]
     pub outlet: String,
+    #[schema(min_length = 1)]
     pub headline: String,
     pub published_at: DateTime<Utc>,
+    #[schema(min_length = 1)]
     pub body: String,
+    #[schema(minimum = 1)]
     pub story_id: i64,
     /// Why this version differs from the last one (for a repost of a known URL).
     pub reason: Option<String>,

@@ -56,9 +56,13 @@ impl ClaimStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppearanceInput {
+    #[schema(minimum = 1)]
     pub article_id: i64,
+    #[schema(minimum = 1)]
     pub article_revision: Option<i32>,
+    #[schema(minimum = 0)]
     pub start: i64,
+    #[schema(minimum = 0)]
     pub end: i64,
 }
 
@@ -162,15 +166,19 @@ pub fn normalize_appearances(mut list: Vec<Appearance>) -> Vec<Appearance> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClaim {
+    #[schema(minimum = 1)]
     pub story_id: i64,
     /// The speaker by id, or by `speaker`: a name, alias, or role and name
     /// ("Prime Minister Fumio Kishida"), resolved before validation.
+    #[schema(minimum = 1)]
     pub speaker_id: Option<i64>,
     pub speaker: Option<String>,
+    #[schema(min_length = 1)]
     pub text: String,
     pub kind: ClaimKind,
     pub cue: Option<String>,
     pub when: Option<SaidWhenInput>,
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
     #[serde(default)]
     pub hedges: Vec<String>,
@@ -264,8 +272,11 @@ where
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimPatch {
+    #[schema(minimum = 1)]
     pub story_id: Option<i64>,
+    #[schema(minimum = 1)]
     pub speaker_id: Option<i64>,
+    #[schema(min_length = 1)]
     pub text: Option<String>,
     pub kind: Option<ClaimKind>,
     #[serde(default, deserialize_with = "present")]
@@ -273,6 +284,7 @@ pub struct ClaimPatch {
     #[serde(default, deserialize_with = "present")]
     pub when: Option<Option<SaidWhenInput>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<Option<f64>>,
     pub hedges: Option<Vec<String>>,
     /// Replaces the whole set of appearances.

@@ -24,6 +24,7 @@ text_enum! {
 #[serde(deny_unknown_fields)]
 pub struct NewRelation {
     pub kind: RelationKind,
+    #[schema(minimum = 1)]
     pub target_id: i64,
     pub note: Option<String>,
 }

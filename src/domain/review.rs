@@ -51,6 +51,7 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
+    #[schema(pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$")]
     pub url: String,
     pub title: Option<String>,
     /// The quoted passage that supports the verdict.
@@ -62,7 +63,9 @@ pub struct Evidence {
 #[serde(deny_unknown_fields)]
 pub struct NewReview {
     pub verdict: Verdict,
+    #[schema(min_length = 1)]
     pub rationale: String,
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub reviewer_confidence: Option<f64>,
     #[serde(default)]
     pub evidence: Vec<Evidence>,

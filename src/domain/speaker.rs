@@ -23,6 +23,7 @@ text_enum! {
 #[serde(deny_unknown_fields)]
 pub struct NewSpeaker {
     /// The name, or for an anonymous source the descriptive phrase.
+    #[schema(min_length = 1)]
     pub name: String,
     pub kind: SpeakerKind,
     /// Role or title: "Prime Minister".

@@ -8,6 +8,7 @@ use crate::error::AppResult;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStory {
+    #[schema(min_length = 1)]
     pub title: String,
     /// URL-friendly key; derived from the title when absent.
     pub slug: Option<String>,

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 /// with the path of any offending field.
 pub struct JsonBody<T>(pub T);
 
-/// A JSON request body that may be left out: an empty body is `None`.
+/// A JSON request body that may be left out: an empty body or `null` is `None`.
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -36,7 +36,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        Box::pin(read_json(req, payload, true).map(|r| r.map(OptionalJsonBody)))
+        // A JSON `null` is a body left out too (the document calls it nullable).
+        Box::pin(
+            read_json::<Option<T>>(req, payload, true)
+                .map(|r| r.map(|b| OptionalJsonBody(b.flatten()))),
+        )
     }
 }
 

@@ -31,7 +31,12 @@ macro_rules! routes {
         ];
 
         fn $register(cfg: &mut web::ServiceConfig) {
-            $( cfg.service(resource($path) $( .route(web::$method().to($handler)) )+); )+
+            $(
+                cfg.service(
+                    resource($path, &[$(stringify!($method)),+])
+                        $( .route(web::$method().to($handler)) )+
+                );
+            )+
         }
     };
 }
@@ -99,19 +104,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(openapi::docs_page());
 }
 
-/// A resource whose unsupported methods get a 405 problem.
-fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource whose other methods get a 405 problem naming the ones it has
+/// in `Allow` (RFC 9110 requires it).
+fn resource(path: &str, methods: &[&str]) -> Resource {
+    let allow = methods
+        .iter()
+        .map(|m| m.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    web::resource(path).default_service(web::to(move |req: HttpRequest| {
+        std::future::ready(method_not_allowed(&req, &allow))
+    }))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    crate::http::problem::Problem::new(
+fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let mut res = crate::http::problem::Problem::new(
         actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Method not allowed",
-        format!("{} is not supported on {}", req.method(), req.path()),
+        format!(
+            "{} is not supported on {}; it takes {allow}",
+            req.method(),
+            req.path()
+        ),
     )
-    .response()
+    .response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        res.headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    res
 }
 
 /// Unknown paths.

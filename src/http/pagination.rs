@@ -16,6 +16,7 @@ pub const MAX_LIMIT: i64 = 200;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub order: Option<SortOrder>,

@@ -192,12 +192,16 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
         let res = app.post_json(&p, &b).await;
         assert_problem(res, status).await;
     }
+    // A `null` body is a body left out (found by schemathesis: the document
+    // allows it, and it was a 422): here the article is what is missing.
     assert_problem(
         app.post_json("/v1/articles/999999/extract", &json!(null))
             .await,
-        422,
+        404,
     )
     .await;
+    let preview = app.post_json(&path, &json!(null)).await;
+    assert_eq!(preview.status(), 200);
     let res = app
         .client
         .post(app.url("/v1/articles/999999/extract"))

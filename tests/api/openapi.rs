@@ -112,6 +112,36 @@ async fn the_document_describes_every_route_and_no_other() {
 }
 
 #[tokio::test]
+async fn other_methods_get_405_with_allow() {
+    // Regression (found by schemathesis): 405 came without `Allow`.
+    let app = spawn_app().await;
+    let mut by_path: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (method, path) in served() {
+        by_path.entry(path).or_default().push(method.to_uppercase());
+    }
+    for (path, mut methods) in by_path {
+        let url = app.url(&path.replace("{id}", "1").replace("{n}", "1"));
+        let res = app
+            .client
+            .request(Method::from_bytes(b"TRACE").unwrap(), url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{path}");
+        let allow = res.headers()["allow"].to_str().unwrap().to_owned();
+        let mut listed: Vec<String> = allow.split(", ").map(str::to_owned).collect();
+        listed.sort();
+        methods.sort();
+        assert_eq!(listed, methods, "{path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn every_route_in_the_table_is_served() {
     // The table the document is checked against is the one the server is
     // built from; this checks that each entry is reachable as listed.

@@ -42,7 +42,7 @@ struct PostedArticle {
     post,
     path = "/v1/articles",
     tag = "articles",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), IntakeQuery),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), IntakeQuery),
     request_body = NewArticle,
     responses(
         (status = 201, description = "A new article, or a new revision of a known URL", body = PostedArticle, headers(("Location" = String, description = "Where the new resource is"))),
@@ -114,6 +114,7 @@ pub struct ExtractQuery {
 pub struct ExtractBody {
     /// The revision the proposals were reviewed on; 409 when the article
     /// has moved on since.
+    #[schema(minimum = 1)]
     revision: Option<i32>,
     /// Indices of the proposals to store (all when absent).
     accept: Option<Vec<usize>>,
@@ -125,7 +126,7 @@ pub struct ExtractBody {
     post,
     path = "/v1/articles/{id}/extract",
     tag = "articles",
-    params(("id" = i64, Path, description = "The article's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ExtractQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The article's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ExtractQuery),
     request_body = Option<ExtractBody>,
     responses(
         (status = 200, description = "The proposals (and with `apply=true`, nothing new stored)", body = Extraction),
@@ -176,7 +177,7 @@ pub async fn extract(
     get,
     path = "/v1/articles/{id}",
     tag = "articles",
-    params(("id" = i64, Path, description = "The article's id"), AsOfQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The article's id"), AsOfQuery),
     responses(
         (status = 200, description = "The article at its current revision, or as recorded at `as_of`", body = crate::storage::articles::ArticleView),
     ),
@@ -201,7 +202,7 @@ pub async fn get(
     get,
     path = "/v1/articles/{id}/revisions",
     tag = "articles",
-    params(("id" = i64, Path, description = "The article's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The article's id")),
     responses(
         (status = 200, description = "The article's revisions", body = ItemsBody<crate::storage::articles::ArticleRevisionSummary>),
     ),
@@ -221,7 +222,7 @@ pub async fn revisions(
     get,
     path = "/v1/articles/{id}/revisions/{n}",
     tag = "articles",
-    params(("id" = i64, Path, description = "The article's id"), ("n" = i32, Path, description = "Revision number, counted from 1")),
+    params(("id" = i64, Path, minimum = 1, description = "The article's id"), ("n" = i32, Path, minimum = 1, description = "Revision number, counted from 1")),
     responses(
         (status = 200, description = "The revision", body = crate::storage::articles::ArticleView),
     ),
@@ -246,12 +247,17 @@ const DEFAULT_MAX_LINES: usize = 5_000;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleDiffQuery {
+    #[param(minimum = 1)]
     from: Option<i32>,
+    #[param(minimum = 1)]
     to: Option<i32>,
+    #[param(pattern = "^(json|unified)$")]
     format: Option<String>,
     /// Unchanged sentences shown around each change (0–20, default 2).
+    #[param(minimum = 0, maximum = 20)]
     context: Option<usize>,
     /// Cap on operations (1–100000).
+    #[param(minimum = 1, maximum = 100000)]
     max_ops: Option<usize>,
 }
 
@@ -284,7 +290,7 @@ struct ArticleDiff {
     get,
     path = "/v1/articles/{id}/diff",
     tag = "articles",
-    params(("id" = i64, Path, description = "The article's id"), ArticleDiffQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The article's id"), ArticleDiffQuery),
     responses(
         (status = 200, description = "The diff between two revisions (JSON, or with `format=unified` or `Accept: text/x-diff` a unified diff)", content((ArticleDiff = "application/json"), (String = "text/x-diff"))),
     ),

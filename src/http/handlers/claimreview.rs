@@ -19,7 +19,7 @@ const MAX_ITEMS: usize = 1_000;
     get,
     path = "/v1/claims/{id}/claimreview",
     tag = "claims",
-    params(("id" = i64, Path, description = "The claim's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id")),
     responses(
         (status = 200, description = "The claim's latest verdict as a schema.org ClaimReview", content((Object = "application/ld+json"))),
     ),
@@ -48,6 +48,7 @@ pub async fn export(
 pub struct ImportQuery {
     /// The story the imported claims belong to.
     #[serde(alias = "story_id")]
+    #[param(minimum = 1)]
     story: i64,
 }
 

@@ -21,7 +21,7 @@ use crate::storage::search;
     post,
     path = "/v1/claims",
     tag = "claims",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
     request_body = NewClaim,
     responses(
         (status = 201, description = "The claim, with claims already logged that read like it", body = CreatedClaim, headers(("Location" = String, description = "Where the new resource is"), ("ETag" = String, description = "The revision, for If-Match on the next write"))),
@@ -85,7 +85,7 @@ struct CreatedClaim {
     get,
     path = "/v1/claims/{id}",
     tag = "claims",
-    params(("id" = i64, Path, description = "The claim's id"), AsOfQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), AsOfQuery),
     responses(
         (status = 200, description = "The claim now, or as recorded at `as_of`", body = ClaimReading),
     ),
@@ -130,7 +130,7 @@ struct PatchBody {
     patch,
     path = "/v1/claims/{id}",
     tag = "claims",
-    params(("id" = i64, Path, description = "The claim's id"), ("If-Match" = String, Header, description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("If-Match" = String, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,9}\"(\\s*,\\s*(W/)?\"[0-9]{1,9}\")*)$", description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
     request_body = ClaimPatch,
     responses(
         (status = 200, description = "The claim after the change (a new revision when anything changed)", body = PatchBody, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
@@ -171,8 +171,10 @@ pub async fn patch(
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(alias = "story_id")]
+    #[param(minimum = 1)]
     story: Option<i64>,
     #[serde(alias = "speaker_id")]
+    #[param(minimum = 1)]
     speaker: Option<i64>,
     status: Option<ClaimStatus>,
     kind: Option<ClaimKind>,
@@ -182,6 +184,7 @@ pub struct ListQuery {
     /// When the ledger recorded it (transaction time) in [recorded_from, recorded_to).
     recorded_from: Option<String>,
     recorded_to: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
     order: Option<SortOrder>,
@@ -233,7 +236,7 @@ pub async fn list(
     get,
     path = "/v1/claims/{id}/revisions",
     tag = "claims",
-    params(("id" = i64, Path, description = "The claim's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id")),
     responses(
         (status = 200, description = "The claim's revisions", body = ItemsBody<crate::storage::claims::ClaimRevisionView>),
     ),
@@ -253,7 +256,7 @@ pub async fn revisions(
     get,
     path = "/v1/claims/{id}/revisions/{n}",
     tag = "claims",
-    params(("id" = i64, Path, description = "The claim's id"), ("n" = i32, Path, description = "Revision number, counted from 1")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("n" = i32, Path, minimum = 1, description = "Revision number, counted from 1")),
     responses(
         (status = 200, description = "The revision", body = crate::storage::claims::ClaimRevisionView, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
     ),
@@ -276,6 +279,7 @@ pub async fn revision(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SpeakerClaimsQuery {
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
     order: Option<SortOrder>,
@@ -286,7 +290,7 @@ pub struct SpeakerClaimsQuery {
     get,
     path = "/v1/speakers/{id}/claims",
     tag = "speakers",
-    params(("id" = i64, Path, description = "The speaker's id"), SpeakerClaimsQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id"), SpeakerClaimsQuery),
     responses(
         (status = 200, description = "A page of the speaker's claims", body = PageBody<crate::storage::claims::ClaimView>),
     ),

@@ -17,9 +17,12 @@ use crate::storage::claims::{self, ClaimRevisionView};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
+    #[param(minimum = 1)]
     from: Option<i32>,
+    #[param(minimum = 1)]
     to: Option<i32>,
     /// `json` (default) or `unified`.
+    #[param(pattern = "^(json|unified)$")]
     format: Option<String>,
 }
 
@@ -175,7 +178,7 @@ pub fn claim_changes(
     get,
     path = "/v1/claims/{id}/diff",
     tag = "claims",
-    params(("id" = i64, Path, description = "The claim's id"), DiffQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), DiffQuery),
     responses(
         (status = 200, description = "What changed between two revisions (JSON, or with `format=unified` or `Accept: text/x-diff` a unified diff of the text)", content((ClaimDiff = "application/json"), (String = "text/x-diff"))),
     ),

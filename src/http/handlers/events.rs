@@ -16,13 +16,16 @@ use crate::storage::events::{self, EventFilter};
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     #[serde(alias = "story_id")]
+    #[param(minimum = 1)]
     story: Option<i64>,
     subject_type: Option<String>,
+    #[param(minimum = 1)]
     subject_id: Option<i64>,
     actor: Option<String>,
     action: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
     order: Option<SortOrder>,

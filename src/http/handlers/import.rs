@@ -19,6 +19,7 @@ use crate::storage::import::Importer;
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// Lines per batch (one transaction each).
+    #[param(minimum = 1, maximum = 5000)]
     batch: Option<usize>,
 }
 

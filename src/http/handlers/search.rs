@@ -15,15 +15,19 @@ use crate::storage::search::{self, SearchFilter};
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Web-search syntax: words, "exact phrases", -excluded, or.
+    #[param(min_length = 1, max_length = 500)]
     q: String,
     #[serde(alias = "story_id")]
+    #[param(minimum = 1)]
     story: Option<i64>,
     #[serde(alias = "speaker_id")]
+    #[param(minimum = 1)]
     speaker: Option<i64>,
     status: Option<ClaimStatus>,
     kind: Option<ClaimKind>,
     /// Comma-separated: claim, speaker, article (default: all).
     types: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 

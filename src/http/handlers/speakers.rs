@@ -18,7 +18,7 @@ use crate::storage::speakers::{self, SpeakerFilter};
     post,
     path = "/v1/speakers",
     tag = "speakers",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
     request_body = NewSpeaker,
     responses(
         (status = 201, description = "The speaker", body = crate::storage::models::Speaker, headers(("Location" = String, description = "Where the new resource is"))),
@@ -46,7 +46,7 @@ pub async fn create(
     get,
     path = "/v1/speakers/{id}",
     tag = "speakers",
-    params(("id" = i64, Path, description = "The speaker's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id")),
     responses(
         (status = 200, description = "The speaker", body = crate::storage::models::Speaker),
     ),
@@ -68,6 +68,7 @@ pub struct ListQuery {
     kind: Option<SpeakerKind>,
     /// Case-insensitive part of the name.
     q: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
     order: Option<SortOrder>,
@@ -108,6 +109,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct MergeBody {
     /// The speaker that stays.
+    #[schema(minimum = 1)]
     into: i64,
 }
 
@@ -123,7 +125,7 @@ struct Merged {
     post,
     path = "/v1/speakers/{id}/merge",
     tag = "speakers",
-    params(("id" = i64, Path, description = "The speaker's id"), ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
     request_body = MergeBody,
     responses(
         (status = 200, description = "The surviving speaker and the claims moved to it", body = Merged),

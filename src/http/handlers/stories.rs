@@ -16,7 +16,7 @@ use crate::storage::stories;
     post,
     path = "/v1/stories",
     tag = "stories",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
     request_body = NewStory,
     responses(
         (status = 201, description = "The story", body = crate::storage::models::Story, headers(("Location" = String, description = "Where the new resource is"))),
@@ -44,7 +44,7 @@ pub async fn create(
     get,
     path = "/v1/stories/{id}",
     tag = "stories",
-    params(("id" = i64, Path, description = "The story's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The story's id")),
     responses(
         (status = 200, description = "The story", body = crate::storage::models::Story),
     ),
@@ -85,6 +85,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct StoryClaimsQuery {
     as_of: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -95,7 +96,7 @@ pub struct StoryClaimsQuery {
     get,
     path = "/v1/stories/{id}/claims",
     tag = "stories",
-    params(("id" = i64, Path, description = "The story's id"), StoryClaimsQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The story's id"), StoryClaimsQuery),
     responses(
         (status = 200, description = "A page of the story's claims as recorded then", body = PageBody<crate::storage::claims::ClaimAsOf>),
     ),
@@ -133,7 +134,7 @@ pub async fn claims_as_of(
     get,
     path = "/v1/stories/{id}/contested",
     tag = "stories",
-    params(("id" = i64, Path, description = "The story's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The story's id")),
     responses(
         (status = 200, description = "Pairs of claims that contradict each other", body = crate::http::pagination::ItemsBody<crate::storage::relations::ContestedPair>),
     ),

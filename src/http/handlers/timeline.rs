@@ -48,9 +48,11 @@ pub struct TimelineQuery {
     actor: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `json` (default) or `markdown`.
+    #[param(pattern = "^(json|markdown)$")]
     format: Option<String>,
 }
 
@@ -71,7 +73,7 @@ struct Entry {
     get,
     path = "/v1/stories/{id}/timeline",
     tag = "stories",
-    params(("id" = i64, Path, description = "The story's id"), TimelineQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The story's id"), TimelineQuery),
     responses(
         (status = 200, description = "A page of the story's timeline, or with `format=markdown` a readable report", content((PageBody<Entry> = "application/json"), (String = "text/markdown"))),
     ),

@@ -17,6 +17,7 @@ use crate::storage::users;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")]
     name: String,
     role: Role,
 }
@@ -25,7 +26,7 @@ pub struct NewUser {
     post,
     path = "/v1/users",
     tag = "users",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
     request_body = NewUser,
     responses(
         (status = 201, description = "The user", body = crate::storage::users::User, headers(("Location" = String, description = "Where the new resource is"))),
@@ -74,7 +75,7 @@ pub struct NewTokenBody {
     post,
     path = "/v1/users/{id}/tokens",
     tag = "users",
-    params(("id" = i64, Path, description = "The user's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The user's id")),
     request_body = NewTokenBody,
     responses(
         (status = 201, description = "The token; its secret is shown only here", body = crate::storage::users::NewToken),
@@ -102,7 +103,7 @@ pub async fn create_token(
     get,
     path = "/v1/users/{id}/tokens",
     tag = "users",
-    params(("id" = i64, Path, description = "The user's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The user's id")),
     responses(
         (status = 200, description = "The user's tokens, without secrets", body = ItemsBody<crate::storage::users::TokenInfo>),
     ),
@@ -124,7 +125,7 @@ pub async fn list_tokens(
     delete,
     path = "/v1/tokens/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "The token's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The token's id")),
     responses(
         (status = 200, description = "The revoked token", body = crate::storage::users::TokenInfo),
     ),
