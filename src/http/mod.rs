@@ -42,10 +42,13 @@ macro_rules! routes {
 }
 
 routes! {
-    /// Routes outside `/v1`'s authentication: health and the API document.
+    /// Routes outside `/v1`'s authentication: health, the API document and
+    /// its docs page.
     PUBLIC_ROUTES, public_routes, "":
     "/healthz" => { get => health::healthz },
     "/v1/openapi.json" => { get => openapi::document },
+    "/docs" => { get => openapi::docs_folder },
+    "/docs/{file:.*}" => { get => openapi::docs_file },
 }
 
 routes! {
@@ -100,8 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::from_fn(extract::refuse_nul_in_query))
             .wrap(actix_web::middleware::from_fn(auth::authenticate))
             .configure(v1_routes),
-    )
-    .service(openapi::docs_page());
+    );
 }
 
 /// A resource whose other methods get a 405 problem naming the ones it has

@@ -6,24 +6,26 @@
 //! problem+json errors) is added here, in one place, by [`Conventions`].
 //! It is served without a token at `/v1/openapi.json`; `/docs/` shows it
 //! with Swagger UI, served from the binary (nothing loads from elsewhere).
+//! Both are routes of the table in `http/mod.rs` and described here.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, middleware, web};
+use actix_web::{HttpResponse, web};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::{Config, SwaggerUi};
+use utoipa_swagger_ui::Config;
 
 use super::handlers::{
     articles, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
     stories, timeline, users,
 };
 use super::problem::{PROBLEM_JSON, Problem};
+use crate::error::AppError;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +40,8 @@ use super::problem::{PROBLEM_JSON, Problem};
     paths(
         health::healthz,
         document,
+        docs_folder,
+        docs_file,
         users::me,
         users::create,
         users::list,
@@ -241,14 +245,58 @@ pub async fn document() -> HttpResponse {
         .body(DOCUMENT.as_str())
 }
 
-/// The API docs page at `/docs/`: Swagger UI from the binary, reading
-/// `/v1/openapi.json`. Its scripts and styles come from this service only.
-pub fn docs_page() -> impl actix_web::dev::HttpServiceFactory {
-    web::scope("/docs")
-        .wrap(middleware::DefaultHeaders::new().add((
+/// `/docs` is the docs page's folder: its files are addressed relative to
+/// `/docs/`.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "health",
+    responses((status = 308, description = "To `/docs/`", headers(("Location" = String, description = "`/docs/`")))),
+    security(()),
+)]
+pub async fn docs_folder() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Swagger UI reads the document from here.
+static DOCS_CONFIG: LazyLock<Arc<Config<'static>>> =
+    LazyLock::new(|| Arc::new(Config::new(["/v1/openapi.json"])));
+
+/// The API docs page (`/docs/`: Swagger UI, served from the binary) and its
+/// files. Its scripts and styles come from this service only.
+#[utoipa::path(
+    get,
+    path = "/docs/{file}",
+    tag = "health",
+    params(("file" = String, Path, description = "A file of the page (`index.html`, `swagger-ui-bundle.js`, …); `/docs/` is the page itself")),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/html"),
+            (String = "text/javascript"),
+            (String = "text/css"),
+            (String = "image/png"),
+        )),
+        (status = 404, description = "No such file", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
+pub async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let file = file.into_inner();
+    let found = utoipa_swagger_ui::serve(&file, DOCS_CONFIG.clone())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("serving the docs page: {e}")))?
+        .ok_or_else(|| AppError::NotFound(format!("the docs page has no file {file:?}")))?;
+    let mut res = HttpResponse::Ok();
+    if found.gzpipped {
+        res.insert_header((header::CONTENT_ENCODING, header::ContentEncoding::Gzip));
+    }
+    Ok(res
+        .content_type(found.content_type)
+        .insert_header((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
-        )))
-        .service(SwaggerUi::new("/{_:.*}").config(Config::new(["/v1/openapi.json"])))
+        ))
+        .body(found.bytes.into_owned()))
 }
