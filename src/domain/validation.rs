@@ -114,11 +114,21 @@ impl Validator {
 
 /// Decodes JSON, telling malformed input (400), unknown fields (400) and
 /// invalid values (422, naming the field) apart.
-pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+pub fn decode_json<T: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest(
             "the request body is empty; expected a JSON object".into(),
         ));
+    }
+    // serde reads a struct from an array too, field by field in order
+    // (`["a label"]` as `{"label": "a label"}`); a body is an object unless
+    // the route takes any JSON value.
+    let any_value = std::any::TypeId::of::<T>() == std::any::TypeId::of::<serde_json::Value>();
+    if !any_value && bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "body",
+            "must be a JSON object, not an array",
+        )]));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(classify_json_error)?;

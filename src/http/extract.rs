@@ -206,6 +206,10 @@ mod tests {
             nested.to_string().starts_with("appearances[0].start:"),
             "{nested}"
         );
+        // Found by schemathesis: an array was read as a struct, positionally.
+        let array = decode_json::<NewClaim>(br#"[1, 1, null, "x", "paraphrase"]"#);
+        assert_eq!(status(array.err().unwrap()), 422);
+        assert!(decode_json::<serde_json::Value>(b" [1]").is_ok());
         let trailing = decode_json::<NewClaim>(
             br#"{"story_id":1,"speaker_id":1,"text":"x","kind":"paraphrase"} x"#,
         );

@@ -71,7 +71,12 @@ async fn hostile_input_gets_a_precise_4xx_and_changes_no_table() {
     let mut invalid_utf8 = br#"{"title": "caf"#.to_vec();
     invalid_utf8.extend_from_slice(&[0xC3, 0x28]);
     invalid_utf8.extend_from_slice(br#""}"#);
-    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    // Inside an object: a body that is an array is refused at its first byte.
+    let deep = format!(
+        "{{\"story_id\": {story}, \"speaker_id\": {speaker}, \"text\": \"x\", \"kind\": \"paraphrase\", \"hedges\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let deep_object = format!(
         "{{\"story_id\": {story}, \"extra\": {}1{}}}",
         "{\"a\":".repeat(5_000),
@@ -178,6 +183,24 @@ async fn hostile_input_gets_a_precise_4xx_and_changes_no_table() {
         ),
         // Size and shape.
         case("deeply nested array", "POST", "/v1/claims", deep, 422, None),
+        // Found by schemathesis: serde reads a struct from an array, field by
+        // field, so `["a label"]` made a token.
+        case(
+            "an array for an object",
+            "POST",
+            "/v1/users/1/tokens",
+            r#"["a label"]"#,
+            422,
+            Some("body"),
+        ),
+        case(
+            "an array for a story",
+            "POST",
+            "/v1/stories",
+            r#"["Title", "slug", null]"#,
+            422,
+            Some("body"),
+        ),
         case(
             "deeply nested object",
             "POST",
