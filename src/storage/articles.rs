@@ -292,17 +292,13 @@ async fn current(conn: &mut AsyncPgConnection, id: i64, lock: bool) -> AppResult
 pub struct ArticleRevisionSummary {
     pub revision: i32,
     pub headline: String,
-    #[serde(serialize_with = "hex_bytes")]
+    #[serde(serialize_with = "super::hex_bytes")]
     #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub body_sha256: Vec<u8>,
     pub body_chars: i32,
     pub author: String,
     pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,
-}
-
-fn hex_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(bytes))
 }
 
 pub async fn revisions(

@@ -75,13 +75,9 @@ pub struct EventView {
     pub after_revision: Option<i32>,
     pub request_id: Option<String>,
     pub details: serde_json::Value,
-    #[serde(serialize_with = "hex_bytes")]
+    #[serde(serialize_with = "super::hex_bytes")]
     #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: Vec<u8>,
-}
-
-fn hex_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(bytes))
 }
 
 #[derive(Debug, Default, Clone)]

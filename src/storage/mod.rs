@@ -93,6 +93,11 @@ macro_rules! keyset {
 }
 pub(crate) use keyset;
 
+/// Digests (audit hashes, body SHA-256) travel as lowercase hex text.
+pub(crate) fn hex_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
