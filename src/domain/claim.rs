@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 
 use super::text_enum;
-use super::validation::{MAX_CLAIM_TEXT, MAX_SHORT_TEXT, Validator};
+use super::validation::{MAX_CLAIM_TEXT, MAX_SHORT_TEXT, Validator, objects};
 use super::when::{SaidWhen, SaidWhenInput};
 use crate::error::{AppError, AppResult};
 
@@ -177,12 +177,13 @@ pub struct NewClaim {
     pub text: String,
     pub kind: ClaimKind,
     pub cue: Option<String>,
+    #[serde(default, deserialize_with = "objects::option")]
     pub when: Option<SaidWhenInput>,
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
     #[serde(default)]
     pub hedges: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects::vec")]
     pub appearances: Vec<AppearanceInput>,
 }
 
@@ -281,13 +282,14 @@ pub struct ClaimPatch {
     pub kind: Option<ClaimKind>,
     #[serde(default, deserialize_with = "present")]
     pub cue: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "objects::present_option")]
     pub when: Option<Option<SaidWhenInput>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<Option<f64>>,
     pub hedges: Option<Vec<String>>,
     /// Replaces the whole set of appearances.
+    #[serde(default, deserialize_with = "objects::option_vec")]
     pub appearances: Option<Vec<AppearanceInput>>,
     pub reason: Option<String>,
 }

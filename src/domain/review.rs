@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::claim::ClaimStatus;
 use super::text_enum;
-use super::validation::{MAX_SHORT_TEXT, Validator};
+use super::validation::{MAX_SHORT_TEXT, Validator, objects};
 use crate::error::AppResult;
 
 text_enum! {
@@ -67,7 +67,7 @@ pub struct NewReview {
     pub rationale: String,
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub reviewer_confidence: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects::vec")]
     pub evidence: Vec<Evidence>,
 }
 

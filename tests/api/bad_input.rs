@@ -194,6 +194,26 @@ async fn hostile_input_gets_a_precise_4xx_and_changes_no_table() {
             Some("body"),
         ),
         case(
+            "an array for a nested appearance",
+            "POST",
+            "/v1/claims",
+            json!({ "story_id": story, "speaker_id": speaker, "text": "x", "kind": "paraphrase",
+                    "appearances": [[article, null, 0, 5]] })
+            .to_string(),
+            422,
+            Some("appearances[0]"),
+        ),
+        case(
+            "an array for a statement time",
+            "POST",
+            "/v1/claims",
+            json!({ "story_id": story, "speaker_id": speaker, "text": "x", "kind": "paraphrase",
+                    "when": ["2026-11-20"] })
+            .to_string(),
+            422,
+            Some("when"),
+        ),
+        case(
             "an array for a story",
             "POST",
             "/v1/stories",
