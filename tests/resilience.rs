@@ -11,11 +11,13 @@
 mod common;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
+use common::lock_wait::until_a_session_waits_on_a_lock;
 use common::{Cleanup, cli, data_folder, free_port, start_with};
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -38,6 +40,76 @@ fn client(token: &str) -> reqwest::Client {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap()
+}
+
+/// A service started on a data folder of its own, with an admin client. It
+/// holds `SERIAL`: these tests run one at a time, each putting the service
+/// under load on two cores.
+struct Started {
+    service: common::Service,
+    data: PathBuf,
+    port: u16,
+    env: Vec<(&'static str, &'static str)>,
+    token: String,
+    http: reqwest::Client,
+    // Dropped in this order: the cluster stops before its folder goes.
+    _cleanup: Cleanup,
+    _root: tempfile::TempDir,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn start_service(log: &str, env: &[(&'static str, &'static str)]) -> Started {
+    let serial = common::SERIAL.lock().await;
+    let (root, data) = data_folder();
+    let cleanup = Cleanup(data.clone());
+    let port = free_port();
+    let mut service = start_with(&data, port, log, env);
+    service.wait_healthy(&reqwest::Client::new()).await;
+    let token = admin_token(&data);
+    Started {
+        service,
+        port,
+        env: env.to_vec(),
+        http: client(&token),
+        token,
+        data,
+        _cleanup: cleanup,
+        _root: root,
+        _serial: serial,
+    }
+}
+
+impl Started {
+    fn base(&self) -> String {
+        self.service.base.clone()
+    }
+
+    /// POSTs as the admin and returns the answer's JSON.
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.http
+            .post(format!("{}{path}", self.service.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Starts the service again on the same folder and port (after it
+    /// exited or was killed).
+    async fn restart(&mut self, log: &str) {
+        self.service.child.kill().ok();
+        self.service = start_with(&self.data, self.port, log, &self.env);
+        self.service.wait_healthy(&reqwest::Client::new()).await;
+    }
+
+    fn database_url(&self) -> String {
+        Cluster::open(&self.data, ClusterOptions::default())
+            .unwrap()
+            .database_url("claimtrail")
+    }
 }
 
 /// Stops or starts the data folder's PostgreSQL from outside the service
@@ -72,34 +144,20 @@ struct Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_outage_gets_fast_503s_and_the_service_recovers_by_itself() {
-    let _serial = common::SERIAL.lock().await;
-    let (_root, data) = data_folder();
-    let _cleanup = Cleanup(data.clone());
-    let port = free_port();
     let pool_timeout = Duration::from_millis(1000);
-    let mut service = start_with(
-        &data,
-        port,
+    let mut run = start_service(
         "outage.log",
         &[
             ("CLAIMTRAIL_POOL_TIMEOUT_MS", "1000"),
             ("CLAIMTRAIL_WRITE_RATE", "0"),
             ("CLAIMTRAIL_WORKERS", "2"),
         ],
-    );
-    service.wait_healthy(&reqwest::Client::new()).await;
-    let http = client(&admin_token(&data));
-    let base = service.base.clone();
-    let story: Value = http
-        .post(format!("{base}/v1/stories"))
-        .json(&json!({ "title": "Outage" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
+    )
+    .await;
+    let (http, base) = (run.http.clone(), run.base());
+    let story_id = run.post("/v1/stories", json!({ "title": "Outage" })).await["id"]
+        .as_i64()
         .unwrap();
-    let story_id = story["id"].as_i64().unwrap();
 
     // Four clients, each writing a story and reading one, over and over.
     let phase = Arc::new(AtomicU8::new(BEFORE));
@@ -163,13 +221,13 @@ async fn a_database_outage_gets_fast_503s_and_the_service_recovers_by_itself() {
 
     // The outage: PostgreSQL stops under the running service.
     phase.store(STOPPING, Ordering::Relaxed);
-    on_cluster(&data, Cluster::stop).await;
+    on_cluster(&run.data, Cluster::stop).await;
     phase.store(OUTAGE, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Back: no restart of the service.
     phase.store(STARTING, Ordering::Relaxed);
-    on_cluster(&data, Cluster::start).await;
+    on_cluster(&run.data, Cluster::start).await;
     let back_at = Instant::now();
     phase.store(AFTER, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(8)).await;
@@ -232,7 +290,7 @@ async fn a_database_outage_gets_fast_503s_and_the_service_recovers_by_itself() {
         outcomes.iter().all(|o| o.status != 500 && o.status != 0),
         "no 500 and no refused connection"
     );
-    assert!(service.signal(Signal::SIGTERM).success());
+    assert!(run.service.signal(Signal::SIGTERM).success());
 }
 
 #[derive(QueryableByName)]
@@ -243,33 +301,18 @@ struct Count {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
-    let _serial = common::SERIAL.lock().await;
-    let (_root, data) = data_folder();
-    let _cleanup = Cleanup(data.clone());
-    let port = free_port();
     let env = [("CLAIMTRAIL_WRITE_RATE", "0"), ("CLAIMTRAIL_WORKERS", "2")];
-    let mut service = start_with(&data, port, "crash-1.log", &env);
-    service.wait_healthy(&reqwest::Client::new()).await;
-    let http = client(&admin_token(&data));
-    let base = service.base.clone();
-    let post = async |path: &str, body: Value| -> Value {
-        http.post(format!("{base}{path}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    };
-    let story = post("/v1/stories", json!({ "title": "Crash" })).await["id"]
+    let mut run = start_service("crash-1.log", &env).await;
+    let (http, base) = (run.http.clone(), run.base());
+    let story = run.post("/v1/stories", json!({ "title": "Crash" })).await["id"]
         .as_i64()
         .unwrap();
-    let speaker = post(
-        "/v1/speakers",
-        json!({ "name": "Ana Robles", "kind": "person" }),
-    )
-    .await["id"]
+    let speaker = run
+        .post(
+            "/v1/speakers",
+            json!({ "name": "Ana Robles", "kind": "person" }),
+        )
+        .await["id"]
         .as_i64()
         .unwrap();
 
@@ -321,7 +364,7 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let status = service.signal(Signal::SIGKILL);
+    let status = run.service.signal(Signal::SIGKILL);
     assert!(!status.success(), "killed: {status}");
     stop.store(true, Ordering::Relaxed);
     for task in load {
@@ -332,8 +375,7 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
     eprintln!("crash: {} acknowledged writes before SIGKILL", acked.len());
 
     // Restart on the same folder (the cluster survived the crash).
-    let mut service = start_with(&data, port, "crash-2.log", &env);
-    service.wait_healthy(&reqwest::Client::new()).await;
+    run.restart("crash-2.log").await;
     for ((id, rev), text) in &acked {
         let revision: Value = http
             .get(format!("{base}/v1/claims/{id}/revisions/{rev}"))
@@ -346,10 +388,9 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
         assert_eq!(revision["text"], text.as_str(), "claim {id} revision {rev}");
     }
 
-    let url = Cluster::open(&data, ClusterOptions::default())
-        .unwrap()
-        .database_url("claimtrail");
-    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    let mut conn = AsyncPgConnection::establish(&run.database_url())
+        .await
+        .unwrap();
     // Every acknowledged revision has its audit event.
     for (id, rev) in acked.keys() {
         let found: Count = diesel::sql_query(format!(
@@ -373,23 +414,20 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
     assert_eq!(gaps.n, 0, "claims whose revisions have gaps");
     drop(conn);
 
-    assert!(service.signal(Signal::SIGTERM).success());
-    let verified = cli(&data, &["audit", "verify"]);
+    assert!(run.service.signal(Signal::SIGTERM).success());
+    let verified = cli(&run.data, &["audit", "verify"]);
     assert!(verified.contains("audit chain intact"), "{verified}");
 }
 
 /// A service with one PATCH in flight: the PATCH waits on a row lock that
 /// `locker` holds, for as long as the test keeps it.
 struct InFlight {
-    service: common::Service,
-    data: std::path::PathBuf,
-    port: u16,
-    env: Vec<(&'static str, &'static str)>,
-    http: reqwest::Client,
     claim: i64,
     /// Holds the lock until it is dropped.
     locker: Option<AsyncPgConnection>,
     patch: tokio::task::JoinHandle<(u16, Value)>,
+    /// Last: the service and its cluster go after the lock.
+    run: Started,
 }
 
 const DRAIN_ENV: [(&str, &str); 2] = [
@@ -397,41 +435,22 @@ const DRAIN_ENV: [(&str, &str); 2] = [
     ("CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", "20"),
 ];
 
-async fn patch_in_flight(data: std::path::PathBuf, log: &str) -> InFlight {
-    let port = free_port();
-    let env = DRAIN_ENV.to_vec();
-    let mut service = start_with(&data, port, log, &env);
-    service.wait_healthy(&reqwest::Client::new()).await;
-    let token = admin_token(&data);
-    let http = client(&token);
-    let base = service.base.clone();
-    let post = async |path: &str, body: Value| -> i64 {
-        let created: Value = http
-            .post(format!("{base}{path}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        created["id"].as_i64().unwrap()
-    };
-    let story = post("/v1/stories", json!({ "title": "Drain" })).await;
-    let speaker = post(
+async fn patch_in_flight(log: &str) -> InFlight {
+    let run = start_service(log, &DRAIN_ENV).await;
+    let id = async |path: &str, body: Value| run.post(path, body).await["id"].as_i64().unwrap();
+    let story = id("/v1/stories", json!({ "title": "Drain" })).await;
+    let speaker = id(
         "/v1/speakers",
         json!({ "name": "Ana Robles", "kind": "person" }),
     )
     .await;
-    let claim = post(
+    let claim = id(
         "/v1/claims",
         json!({ "story_id": story, "speaker_id": speaker, "text": "The port reopens", "kind": "paraphrase" }),
     )
     .await;
 
-    let url = Cluster::open(&data, ClusterOptions::default())
-        .unwrap()
-        .database_url("claimtrail");
+    let url = run.database_url();
     let mut locker = AsyncPgConnection::establish(&url).await.unwrap();
     locker.begin_test_transaction().await.unwrap();
     diesel::sql_query(format!(
@@ -443,7 +462,7 @@ async fn patch_in_flight(data: std::path::PathBuf, log: &str) -> InFlight {
     let patch = {
         // A connection of its own: a pooled one the server has just closed
         // for idleness would fail the request before it is in flight.
-        let (http, base) = (client(&token), base.clone());
+        let (http, base) = (client(&run.token), run.base());
         tokio::spawn(async move {
             let res = http
                 .patch(format!("{base}/v1/claims/{claim}"))
@@ -457,35 +476,12 @@ async fn patch_in_flight(data: std::path::PathBuf, log: &str) -> InFlight {
             }
         })
     };
-    // Wait until the PATCH is inside the service, blocked on the lock (a
-    // request still in the listen backlog would not be in flight yet).
-    let mut watcher = AsyncPgConnection::establish(&url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: Count = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
-        )
-        .get_result(&mut watcher)
-        .await
-        .unwrap();
-        if waiting.n > 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the PATCH never reached the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_a_session_waits_on_a_lock(&mut AsyncPgConnection::establish(&url).await.unwrap()).await;
     InFlight {
-        service,
-        data,
-        port,
-        env,
-        http,
         claim,
         locker: Some(locker),
         patch,
+        run,
     }
 }
 
@@ -495,12 +491,12 @@ impl InFlight {
     async fn assert_draining(&mut self) {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         assert!(
-            self.service.wait_exit(Duration::ZERO).is_none(),
+            self.run.service.wait_exit(Duration::ZERO).is_none(),
             "serve exited with a request in flight: {}",
-            std::fs::read_to_string(&self.service.log).unwrap_or_default()
+            std::fs::read_to_string(&self.run.service.log).unwrap_or_default()
         );
         let fresh = reqwest::Client::new()
-            .get(format!("{}/healthz", self.service.base))
+            .get(format!("{}/healthz", self.run.base()))
             .timeout(Duration::from_secs(2))
             .send()
             .await;
@@ -509,19 +505,18 @@ impl InFlight {
 
     /// The claim's revision and text after a restart of the service.
     async fn after_restart(mut self, log: &str) -> (i64, String) {
-        let mut service = start_with(&self.data, self.port, log, &self.env);
-        service.wait_healthy(&reqwest::Client::new()).await;
+        self.run.restart(log).await;
         let now: Value = self
+            .run
             .http
-            .get(format!("{}/v1/claims/{}", service.base, self.claim))
+            .get(format!("{}/v1/claims/{}", self.run.base(), self.claim))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        assert!(service.signal(Signal::SIGTERM).success());
-        self.service.child.kill().ok();
+        assert!(self.run.service.signal(Signal::SIGTERM).success());
         (
             now["revision"].as_i64().unwrap(),
             now["text"].as_str().unwrap().to_owned(),
@@ -531,46 +526,42 @@ impl InFlight {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_finishes_the_request_in_flight_before_it_exits() {
-    let _serial = common::SERIAL.lock().await;
-    let (_root, data) = data_folder();
-    let _cleanup = Cleanup(data.clone());
-    let mut run = patch_in_flight(data, "drain-1.log").await;
+    let mut flight = patch_in_flight("drain-1.log").await;
 
-    run.service.send(Signal::SIGTERM);
-    run.assert_draining().await;
+    flight.run.service.send(Signal::SIGTERM);
+    flight.assert_draining().await;
 
     // The lock goes: the PATCH completes and is acknowledged, then serve exits.
-    run.locker = None;
-    let (status, body) = (&mut run.patch).await.unwrap();
+    flight.locker = None;
+    let (status, body) = (&mut flight.patch).await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["revision"], 2);
-    let exit = run
+    let exit = flight
+        .run
         .service
         .wait_exit(Duration::from_secs(30))
         .expect("serve exits after draining");
     assert!(exit.success(), "{exit}");
 
     // The acknowledged write is there after a restart.
-    let (revision, text) = run.after_restart("drain-2.log").await;
+    let (revision, text) = flight.after_restart("drain-2.log").await;
     assert_eq!(revision, 2);
     assert_eq!(text, "The port reopens on Monday");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ctrl_c_drains_too_and_a_second_one_stops_at_once() {
-    let _serial = common::SERIAL.lock().await;
-    let (_root, data) = data_folder();
-    let _cleanup = Cleanup(data.clone());
-    let mut run = patch_in_flight(data, "interrupt-1.log").await;
+    let mut flight = patch_in_flight("interrupt-1.log").await;
 
     // Ctrl-C is a drain, like SIGTERM (actix alone would cut the request).
-    run.service.send(Signal::SIGINT);
-    run.assert_draining().await;
+    flight.run.service.send(Signal::SIGINT);
+    flight.assert_draining().await;
 
     // The second Ctrl-C does not wait for the lock, nor for the 20 s
     // shutdown timeout.
-    run.service.send(Signal::SIGINT);
-    let exit = run
+    flight.run.service.send(Signal::SIGINT);
+    let exit = flight
+        .run
         .service
         .wait_exit(Duration::from_secs(10))
         .expect("serve exits at the second signal");
@@ -578,12 +569,12 @@ async fn ctrl_c_drains_too_and_a_second_one_stops_at_once() {
         !exit.success(),
         "a cut-short drain is not a clean exit: {exit}"
     );
-    let (status, body) = (&mut run.patch).await.unwrap();
+    let (status, body) = (&mut flight.patch).await.unwrap();
     assert_ne!(status / 100, 2, "the cut request was acknowledged: {body}");
 
     // Nothing unacknowledged was written (the lock outlived the service).
-    run.locker = None;
-    let (revision, text) = run.after_restart("interrupt-2.log").await;
+    flight.locker = None;
+    let (revision, text) = flight.after_restart("interrupt-2.log").await;
     assert_eq!(revision, 1);
     assert_eq!(text, "The port reopens");
 }

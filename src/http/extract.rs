@@ -123,7 +123,15 @@ pub fn time_param(
 
 /// The If-Match header, required on writes to a versioned resource: a
 /// write that does not say which revision it applies to gets 428.
-pub struct IfMatchHeader(pub IfMatch);
+/// (As a parameter in the OpenAPI document: `params(IfMatchHeader)`.)
+#[derive(utoipa::IntoParams)]
+#[into_params(names("If-Match"), parameter_in = Header)]
+pub struct IfMatchHeader(
+    /// The ETag of the revision the write applies to (`"3"`); 412 when the
+    /// claim has moved on, 428 when absent.
+    #[param(value_type = String, pattern = "^(\\*|(W/)?\"[0-9]{1,9}\"(\\s*,\\s*(W/)?\"[0-9]{1,9}\")*)$")]
+    pub IfMatch,
+);
 
 impl FromRequest for IfMatchHeader {
     type Error = AppError;

@@ -18,7 +18,15 @@ use crate::storage::idempotency::{self, KeyUse, StoredResponse};
 pub struct BodyDigest(pub [u8; 32]);
 
 /// The optional `Idempotency-Key` header: 1–255 visible ASCII characters.
-pub struct IdempotencyKey(pub Option<String>);
+/// (As a parameter in the OpenAPI document: `params(IdempotencyKey)`.)
+#[derive(utoipa::IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+pub struct IdempotencyKey(
+    /// 1–255 visible ASCII characters: a retried write with the same key gets
+    /// the first answer again instead of writing twice.
+    #[param(pattern = "^[!-~]{1,255}$")]
+    pub Option<String>,
+);
 
 impl FromRequest for IdempotencyKey {
     type Error = AppError;

@@ -146,14 +146,7 @@ async fn a_revoked_token_stops_working_and_last_use_is_recorded() {
     let app = spawn_app().await;
     let token = app.token_for("temp", Role::Reviewer).await;
     let client = client_with(Some(&token));
-    let me: Value = client
-        .get(app.url("/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_as(&client).await;
     assert_eq!(me["name"], "temp");
     assert_eq!(me["role"], "reviewer");
     let user = me["id"].as_i64().unwrap();
@@ -403,14 +396,7 @@ async fn a_reviewer_cannot_escalate_to_admin() {
     let app = spawn_app().await;
     let token = app.token_for("rev", Role::Reviewer).await;
     let reviewer = client_with(Some(&token));
-    let me: Value = reviewer
-        .get(app.url("/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_as(&reviewer).await;
     let id = me["id"].as_i64().unwrap();
     for (method, path, body) in [
         (
@@ -432,13 +418,6 @@ async fn a_reviewer_cannot_escalate_to_admin() {
             .unwrap();
         assert_problem(res, 403).await;
     }
-    let me: Value = reviewer
-        .get(app.url("/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_as(&reviewer).await;
     assert_eq!(me["role"], "reviewer");
 }

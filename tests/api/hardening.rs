@@ -208,14 +208,7 @@ async fn a_reviewer_cannot_escalate_to_admin_through_any_route() {
     let admin_token = tokens["items"][0]["id"].as_i64().unwrap();
 
     let reviewer = client_with(Some(&app.token_for("rita", Role::Reviewer).await));
-    let me: Value = reviewer
-        .get(app.url("/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_as(&reviewer).await;
     assert_eq!(me["role"], "reviewer");
     let reviewer_id = me["id"].as_i64().unwrap();
     let before = app.checksum().await;
@@ -331,14 +324,7 @@ async fn a_reviewer_cannot_escalate_to_admin_through_any_route() {
     }
     assert_eq!(app.checksum().await, before, "nothing was written");
     // Still a reviewer, and the admin's token still works.
-    let me: Value = reviewer
-        .get(app.url("/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_as(&reviewer).await;
     assert_eq!(me["role"], "reviewer");
     assert_eq!(app.get("/v1/users").await.status(), 200);
 }

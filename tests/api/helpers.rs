@@ -359,6 +359,15 @@ impl TestApp {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// `GET /v1/me` as another client: who its token belongs to.
+    pub async fn me_as(&self, client: &reqwest::Client) -> Value {
+        let res = client.get(self.url("/v1/me")).send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "GET /v1/me -> {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
     pub async fn story(&self, title: &str) -> i64 {
         self.create("/v1/stories", json!({ "title": title })).await["id"]
             .as_i64()

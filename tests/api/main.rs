@@ -12,6 +12,8 @@ mod hardening;
 mod helpers;
 mod history;
 mod import;
+#[path = "../common/lock_wait.rs"]
+mod lock_wait;
 mod openapi;
 mod pagination;
 mod pool;

@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::json;
 
 use crate::helpers::{TestApp, TestOptions, assert_problem, spawn_app_with};
+use crate::lock_wait::until_a_session_waits_on_a_lock;
 
 #[tokio::test]
 async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
@@ -35,7 +36,8 @@ async fn an_exhausted_pool_answers_503_after_its_wait_and_recovers() {
                 .status()
         })
     };
-    wait_for_a_lock_waiter(&app).await;
+    // The request meant to hold the pool's connection is inside the service.
+    until_a_session_waits_on_a_lock(&mut app.db().await).await;
 
     // Every other request waits for the pool, then gets 503 quickly.
     for p in ["/v1/stories", &path, "/healthz"] {
@@ -135,30 +137,4 @@ async fn locked_claim(app: &TestApp) -> (String, String, diesel_async::AsyncPgCo
     .await
     .unwrap();
     (path, etag, locker)
-}
-
-/// Returns once some session waits on a lock: the request meant to hold the
-/// pool's connection is inside the service, not still on its way.
-async fn wait_for_a_lock_waiter(app: &TestApp) {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = app.db().await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: Count = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_stat_activity
-              WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .get_result(&mut conn)
-        .await
-        .unwrap();
-        if waiting.n > 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no request reached the lock");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod lock_wait;
+
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;

@@ -42,7 +42,7 @@ struct PostedArticle {
     post,
     path = "/v1/articles",
     tag = "articles",
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), IntakeQuery),
+    params(IdempotencyKey, IntakeQuery),
     request_body = NewArticle,
     responses(
         (status = 201, description = "A new article, or a new revision of a known URL", body = PostedArticle, headers(("Location" = String, description = "Where the new resource is"))),
@@ -126,7 +126,7 @@ pub struct ExtractBody {
     post,
     path = "/v1/articles/{id}/extract",
     tag = "articles",
-    params(("id" = i64, Path, minimum = 1, description = "The article's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ExtractQuery),
+    params(("id" = i64, Path, minimum = 1, description = "The article's id"), IdempotencyKey, ExtractQuery),
     request_body = Option<ExtractBody>,
     responses(
         (status = 200, description = "The proposals (and with `apply=true`, nothing new stored)", body = Extraction),

@@ -21,7 +21,7 @@ use crate::storage::search;
     post,
     path = "/v1/claims",
     tag = "claims",
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(IdempotencyKey),
     request_body = NewClaim,
     responses(
         (status = 201, description = "The claim, with claims already logged that read like it", body = CreatedClaim, headers(("Location" = String, description = "Where the new resource is"), ("ETag" = String, description = "The revision, for If-Match on the next write"))),
@@ -130,7 +130,7 @@ struct PatchBody {
     patch,
     path = "/v1/claims/{id}",
     tag = "claims",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("If-Match" = String, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,9}\"(\\s*,\\s*(W/)?\"[0-9]{1,9}\")*)$", description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), IfMatchHeader),
     request_body = ClaimPatch,
     responses(
         (status = 200, description = "The claim after the change (a new revision when anything changed)", body = PatchBody, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),

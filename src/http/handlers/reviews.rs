@@ -33,7 +33,7 @@ pub struct StatusChange {
     post,
     path = "/v1/claims/{id}/status",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ("If-Match" = String, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,9}\"(\\s*,\\s*(W/)?\"[0-9]{1,9}\")*)$", description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), IdempotencyKey, IfMatchHeader),
     request_body = StatusChange,
     responses(
         (status = 200, description = "The claim in its new status", body = crate::storage::claims::ClaimView, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
@@ -76,7 +76,7 @@ pub async fn change_status(
     post,
     path = "/v1/claims/{id}/reviews",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice"), ("If-Match" = String, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,9}\"(\\s*,\\s*(W/)?\"[0-9]{1,9}\")*)$", description = "The ETag of the revision the write applies to (`\"3\"`); 412 when the claim has moved on, 428 when absent")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), IdempotencyKey, IfMatchHeader),
     request_body = NewReview,
     responses(
         (status = 201, description = "The review and the claim after it", body = crate::storage::reviews::ReviewOutcome, headers(("Location" = String, description = "Where the new resource is"), ("ETag" = String, description = "The revision, for If-Match on the next write"))),
@@ -138,7 +138,7 @@ pub struct NewComment {
     post,
     path = "/v1/claims/{id}/comments",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), IdempotencyKey),
     request_body = NewComment,
     responses(
         (status = 201, description = "The comment", body = crate::storage::reviews::CommentRow),
@@ -197,7 +197,7 @@ pub struct Assignment {
     post,
     path = "/v1/claims/{id}/assign",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), IdempotencyKey),
     request_body = Assignment,
     responses(
         (status = 200, description = "The claim with its new assignee", body = crate::storage::claims::ClaimView, headers(("ETag" = String, description = "The revision, for If-Match on the next write"))),
@@ -281,7 +281,7 @@ pub async fn queue(
     post,
     path = "/v1/claims/{id}/relations",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), IdempotencyKey),
     request_body = NewRelation,
     responses(
         (status = 201, description = "The relation", body = crate::storage::relations::Relation),

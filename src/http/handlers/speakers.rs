@@ -18,7 +18,7 @@ use crate::storage::speakers::{self, SpeakerFilter};
     post,
     path = "/v1/speakers",
     tag = "speakers",
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(IdempotencyKey),
     request_body = NewSpeaker,
     responses(
         (status = 201, description = "The speaker", body = crate::storage::models::Speaker, headers(("Location" = String, description = "Where the new resource is"))),
@@ -125,7 +125,7 @@ struct Merged {
     post,
     path = "/v1/speakers/{id}/merge",
     tag = "speakers",
-    params(("id" = i64, Path, minimum = 1, description = "The speaker's id"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id"), IdempotencyKey),
     request_body = MergeBody,
     responses(
         (status = 200, description = "The surviving speaker and the claims moved to it", body = Merged),

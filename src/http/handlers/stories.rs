@@ -16,7 +16,7 @@ use crate::storage::stories;
     post,
     path = "/v1/stories",
     tag = "stories",
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(IdempotencyKey),
     request_body = NewStory,
     responses(
         (status = 201, description = "The story", body = crate::storage::models::Story, headers(("Location" = String, description = "Where the new resource is"))),

@@ -26,7 +26,7 @@ pub struct NewUser {
     post,
     path = "/v1/users",
     tag = "users",
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters: a retried write with the same key gets the first answer again instead of writing twice")),
+    params(IdempotencyKey),
     request_body = NewUser,
     responses(
         (status = 201, description = "The user", body = crate::storage::users::User, headers(("Location" = String, description = "Where the new resource is"))),
