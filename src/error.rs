@@ -111,7 +111,7 @@ impl From<diesel::result::Error> for AppError {
                     // Both are checked before writing; reaching the database means
                     // the request named something invalid (or raced a change).
                     Kind::CheckViolation | Kind::ForeignKeyViolation | Kind::NotNullViolation => {
-                        AppError::invalid(field_of_constraint(&constraint), message)
+                        constraint_violation(&constraint, &message)
                     }
                     Kind::SerializationFailure => AppError::Conflict {
                         detail: "a concurrent change touched the same records; retry the request"
@@ -186,17 +186,48 @@ fn unique_violation_detail(constraint: &str, message: &str) -> String {
     }
 }
 
-/// Names the request field that a database constraint guards, for 422 bodies.
-fn field_of_constraint(constraint: &str) -> String {
-    let field = match constraint {
-        "claim_appearances_span_inside_body" | "claim_appearances_span_ordered" => "appearances",
-        "claims_said_interval_ordered" | "claim_revisions_said_interval_ordered" => "when",
-        c if c.contains("speaker_id") => "speaker_id",
-        c if c.contains("story_id") => "story_id",
-        c if c.contains("confidence") => "confidence",
-        _ => "body",
+/// A 422 for a write the database refused: the request field the rule
+/// guards and what the rule asks, in the API's words. PostgreSQL's own
+/// messages name tables and constraints, which say nothing to a client, so
+/// they are replaced; the ledger's own triggers raise messages written for
+/// clients ("span [0, 90) lies outside revision 1 …"), which are kept.
+fn constraint_violation(constraint: &str, message: &str) -> AppError {
+    let (field, rule) = match constraint {
+        "stories_slug_format" => (
+            "slug",
+            "must be lowercase letters or digits (of any script) in words joined by single hyphens",
+        ),
+        "claim_appearances_span_inside_body" | "claim_appearances_span_ordered" => (
+            "appearances",
+            "each span must lie inside the article body and end after it starts",
+        ),
+        "claims_said_interval_ordered" | "claim_revisions_said_interval_ordered" => {
+            ("when", "must end after it starts")
+        }
+        c if c.contains("speaker_id") => ("speaker_id", "must name an existing speaker"),
+        c if c.contains("story_id") => ("story_id", "must name an existing story"),
+        c if c.contains("confidence") => ("confidence", "must be between 0 and 1"),
+        _ => {
+            tracing::warn!(
+                constraint,
+                message,
+                "the database refused a write that validation let through"
+            );
+            ("body", "breaks a rule of the ledger")
+        }
     };
-    field.to_owned()
+    const POSTGRES_WORDING: &[&str] = &[
+        "new row for relation",
+        "insert or update on table",
+        "update or delete on table",
+        "null value in column",
+        "value for domain",
+    ];
+    if message.is_empty() || POSTGRES_WORDING.iter().any(|w| message.starts_with(w)) {
+        AppError::invalid(field, rule)
+    } else {
+        AppError::invalid(field, message)
+    }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
@@ -211,5 +242,45 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
             }
             other => AppError::Unavailable(format!("the database pool is unavailable: {other}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn only_error(err: AppError) -> FieldError {
+        match err {
+            AppError::Validation(mut errors) if errors.len() == 1 => errors.remove(0),
+            other => panic!("expected one field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn postgres_wording_never_reaches_the_client() {
+        let e = only_error(constraint_violation(
+            "stories_slug_format",
+            "new row for relation \"stories\" violates check constraint \"stories_slug_format\"",
+        ));
+        assert_eq!(e.field, "slug");
+        assert!(!e.message.contains("stories_slug_format"), "{}", e.message);
+        assert!(!e.message.contains("relation"), "{}", e.message);
+
+        let e = only_error(constraint_violation(
+            "some_future_rule",
+            "new row for relation \"claims\" violates check constraint \"some_future_rule\"",
+        ));
+        assert_eq!(e.field, "body");
+        assert!(!e.message.contains("some_future_rule"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_ledgers_own_trigger_messages_are_kept() {
+        let e = only_error(constraint_violation(
+            "claim_appearances_span_inside_body",
+            "span [0, 90) lies outside revision 1 of article 1 (80 characters)",
+        ));
+        assert_eq!(e.field, "appearances");
+        assert!(e.message.starts_with("span [0, 90)"), "{}", e.message);
     }
 }

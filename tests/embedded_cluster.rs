@@ -7,6 +7,7 @@ use std::process::Command;
 
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use common::{BIN, Cleanup, cli, data_folder, free_port, start};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 
@@ -46,6 +47,33 @@ async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
         data.join("postgres/PG_VERSION").is_file(),
         "cluster lives in the data folder"
     );
+    // The embedded cluster knows Unicode (ICU or C.UTF-8), so ad-hoc SQL
+    // lowercases every script, and a title in any script makes a story.
+    let cluster = Cluster::open(&data, ClusterOptions::default()).unwrap();
+    let mut conn = AsyncPgConnection::establish(&cluster.database_url("claimtrail"))
+        .await
+        .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Lowered {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        lowered: String,
+    }
+    let row: Lowered = diesel::sql_query("SELECT lower('ÉCOLE ΕΛΛΗΝΙΚΆ') AS lowered")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(row.lowered, "école ελληνικά");
+    let res = client
+        .post(format!("{}/v1/stories", service.base))
+        .bearer_auth(&token)
+        .json(&json!({ "title": "日本・北朝鮮" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let unicode_story: Value = res.json().await.unwrap();
+    assert_eq!(unicode_story["slug"], "日本-北朝鮮");
+    drop(conn);
 
     // A refused request with a distinctive body: neither it nor the token
     // may reach the log.

@@ -15,6 +15,7 @@ pub mod revision;
 pub mod speaker;
 pub mod status;
 pub mod story;
+pub mod text;
 pub mod validation;
 pub mod when;
 

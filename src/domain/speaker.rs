@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::text::match_key;
 use super::text_enum;
 use super::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppResult;
@@ -45,12 +46,13 @@ pub struct ValidSpeaker {
 impl NewSpeaker {
     pub fn validate(self) -> AppResult<ValidSpeaker> {
         let mut v = Validator::new();
-        let name = v.required_text("name", &self.name, MAX_SHORT_TEXT);
-        let role = v.optional_text("role", self.role.as_deref(), MAX_SHORT_TEXT);
+        let name = v.name("name", &self.name, MAX_SHORT_TEXT);
+        let role = v.optional_name("role", self.role.as_deref(), MAX_SHORT_TEXT);
         let affiliation =
-            v.optional_text("affiliation", self.affiliation.as_deref(), MAX_SHORT_TEXT);
-        let mut aliases = v.text_list("aliases", &self.aliases, 100);
-        aliases.retain(|a| a != &name);
+            v.optional_name("affiliation", self.affiliation.as_deref(), MAX_SHORT_TEXT);
+        let mut aliases = v.name_list("aliases", &self.aliases, 100);
+        let name_key = match_key(&name);
+        aliases.retain(|a| match_key(a) != name_key);
         v.finish()?;
         Ok(ValidSpeaker {
             name,
@@ -86,5 +88,38 @@ mod tests {
         .validate()
         .unwrap();
         assert_eq!(speaker.aliases, ["Kishida"]);
+    }
+
+    #[test]
+    fn names_are_stored_in_one_form() {
+        let speaker = NewSpeaker {
+            name: "Jose\u{301} Nu\u{301}n\u{303}ez\u{a0}".into(),
+            kind: SpeakerKind::Person,
+            role: Some(" \u{200b} ".into()),
+            affiliation: Some("Ministerio\u{200b} del Interior".into()),
+            aliases: vec!["NÚÑEZ".into(), "núñez".into(), "JOSÉ NÚÑEZ".into()],
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(speaker.name, "José Núñez");
+        assert_eq!(speaker.role, None);
+        assert_eq!(
+            speaker.affiliation.as_deref(),
+            Some("Ministerio del Interior")
+        );
+        // Aliases that only differ by case, or repeat the name, are dropped.
+        assert_eq!(speaker.aliases, ["NÚÑEZ"]);
+    }
+
+    #[test]
+    fn a_name_of_invisible_characters_is_refused() {
+        let speaker = NewSpeaker {
+            name: "\u{200b}\u{feff}".into(),
+            kind: SpeakerKind::Person,
+            role: None,
+            affiliation: None,
+            aliases: vec![],
+        };
+        assert!(speaker.validate().is_err());
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::text::{self, nfc};
 use super::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppResult;
 
@@ -26,16 +27,16 @@ pub struct ValidStory {
 impl NewStory {
     pub fn validate(self) -> AppResult<ValidStory> {
         let mut v = Validator::new();
-        let title = v.required_text("title", &self.title, MAX_SHORT_TEXT);
+        let title = v.name("title", &self.title, MAX_SHORT_TEXT);
         let description = v.optional_text("description", self.description.as_deref(), 20_000);
-        let slug = match self.slug.as_deref().map(str::trim) {
+        let slug = match self.slug.as_deref().map(|s| nfc(s.trim()).into_owned()) {
             Some(given) => {
                 v.check(
-                    is_valid_slug(given),
+                    is_valid_slug(&given),
                     "slug",
-                    "must be lowercase letters or digits in words joined by single hyphens",
+                    "must be lowercase letters or digits (of any script) in words joined by single hyphens",
                 );
-                given.to_owned()
+                given
             }
             None => {
                 let derived = slugify(&title);
@@ -61,20 +62,23 @@ impl NewStory {
     }
 }
 
-/// Lowercases the title and joins its runs of letters and digits with hyphens:
-/// "Japan–North Korea abduction talks" → "japan-north-korea-abduction-talks".
-/// Letters outside ASCII are kept, so titles in any script get a slug.
+/// Lowercases the title (Unicode's rules) and joins its runs of letters and
+/// digits with hyphens: "Japan–North Korea abduction talks" →
+/// "japan-north-korea-abduction-talks". Letters of every script are kept,
+/// with their combining marks (Devanagari vowel signs, Arabic harakat), so
+/// titles in any script get a readable slug; zero-width joiners are left out.
 pub fn slugify(title: &str) -> String {
-    let mut slug = String::with_capacity(title.len());
+    let lower = text::lowercase(&nfc(title)).into_owned();
+    let mut slug = String::with_capacity(lower.len());
     let mut pending_hyphen = false;
-    for c in title.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
+    for c in lower.chars() {
+        if c.is_alphanumeric() || (text::is_mark(c) && !pending_hyphen && !slug.is_empty()) {
             if pending_hyphen && !slug.is_empty() {
                 slug.push('-');
             }
             pending_hyphen = false;
             slug.push(c);
-        } else {
+        } else if c != '\u{200C}' && c != '\u{200D}' {
             pending_hyphen = true;
         }
     }
@@ -89,13 +93,17 @@ pub fn slugify(title: &str) -> String {
     slug
 }
 
+/// Words of lowercase letters and digits of any script (a word may carry
+/// combining marks after its first letter) joined by single hyphens, in NFC.
 pub fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
+        && text::is_nfc(slug)
         && slug.split('-').all(|word| {
-            !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_alphanumeric() && !c.is_uppercase())
+            let mut chars = word.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() && !c.is_uppercase())
+                && chars.all(|c| (c.is_alphanumeric() && !c.is_uppercase()) || text::is_mark(c))
         })
 }
 
@@ -118,12 +126,41 @@ mod tests {
     }
 
     #[test]
+    fn titles_in_every_script_make_slugs() {
+        assert_eq!(slugify("Café Zürich"), "café-zürich");
+        assert_eq!(slugify("Cafe\u{301} Zu\u{308}rich"), "café-zürich");
+        assert_eq!(slugify("日本・北朝鮮"), "日本-北朝鮮");
+        assert_eq!(slugify("Ελληνικά ΝΈΑ"), "ελληνικά-νέα");
+        assert_eq!(slugify("straße"), "straße");
+        assert_eq!(slugify("هيئة الانتخابات"), "هيئة-الانتخابات");
+        assert_eq!(slugify("हिन्दी समाचार"), "हिन्दी-समाचार");
+        assert_eq!(slugify("İstanbul Işık"), "i̇stanbul-işık");
+        for title in [
+            "Café Zürich",
+            "日本・北朝鮮",
+            "Ελληνικά",
+            "straße",
+            "هيئة الانتخابات",
+            "हिन्दी समाचार",
+            "İstanbul",
+        ] {
+            assert!(is_valid_slug(&slugify(title)), "{title}");
+        }
+    }
+
+    #[test]
     fn given_slugs_are_checked() {
         assert!(is_valid_slug("flood-relief-2026"));
         assert!(!is_valid_slug("Flood"));
         assert!(!is_valid_slug("a--b"));
         assert!(!is_valid_slug("-a"));
         assert!(!is_valid_slug("a b"));
+        assert!(is_valid_slug("ελληνικά-νέα"));
+        assert!(!is_valid_slug("Ελληνικά"));
+        // Decomposed: the same slug, but not in NFC.
+        assert!(!is_valid_slug("cafe\u{301}"));
+        // A word cannot start with a combining mark.
+        assert!(!is_valid_slug("\u{301}a"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use serde::de::DeserializeOwned;
 
+use super::text::{clean_name, match_key};
 use crate::error::{AppError, FieldError};
 
 /// Longest text accepted for short fields (names, cues, headlines…).
@@ -54,6 +55,53 @@ impl Validator {
         let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
         self.text_content(field, trimmed, max);
         Some(trimmed.to_owned())
+    }
+
+    /// A name, title or alias in its stored form ([`clean_name`]: NFC, white
+    /// space collapsed, invisible characters removed); it must keep at least
+    /// one visible character.
+    pub fn name(&mut self, field: &str, value: &str, max: usize) -> String {
+        if value.contains('\0') {
+            self.error(field, "must not contain NUL characters");
+            return String::new();
+        }
+        let cleaned = clean_name(value);
+        if match_key(&cleaned).is_empty() {
+            self.error(field, "must not be empty (or only invisible characters)");
+        } else {
+            self.text_content(field, &cleaned, max);
+        }
+        cleaned
+    }
+
+    /// An optional name: absent when missing or blank.
+    pub fn optional_name(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
+        let value = value.filter(|v| !clean_name(v).is_empty())?;
+        Some(self.name(field, value, max))
+    }
+
+    /// A list of names (aliases): each as [`Validator::name`], the ones
+    /// that share a match key with an earlier one dropped, order kept.
+    pub fn name_list(&mut self, field: &str, values: &[String], max_items: usize) -> Vec<String> {
+        if values.len() > max_items {
+            self.error(field, format!("must have at most {max_items} entries"));
+        }
+        let mut out: Vec<String> = Vec::with_capacity(values.len());
+        let mut keys: Vec<String> = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            let name = self.name(&format!("{field}[{i}]"), v, MAX_SHORT_TEXT);
+            let key = match_key(&name);
+            if !key.is_empty() && !keys.contains(&key) {
+                keys.push(key);
+                out.push(name);
+            }
+        }
+        out
     }
 
     /// A list of short texts (aliases, hedge cues): each trimmed and non-empty,

@@ -16,6 +16,7 @@ use super::events::{self, AuditContext, EventRecord};
 use super::models::{ArticleRevisionRow, ArticleRow, NewArticleRevisionRow, NewArticleRow};
 use super::schema::{article_revisions, articles};
 use super::stories;
+use super::text_keys;
 use crate::domain::article::ValidArticle;
 use crate::domain::claim::AppearanceState;
 use crate::domain::diff::Alignment;
@@ -124,6 +125,7 @@ async fn create(
             outlet: &article.outlet,
             published_at: article.published_at,
             current_revision: first,
+            search_terms: &text_keys::article_terms(&article.headline),
         })
         .returning(ArticleRow::as_returning())
         .get_result(conn)
@@ -214,6 +216,7 @@ async fn revise(
         .set((
             articles::current_revision.eq(to),
             articles::updated_at.eq(diesel::dsl::now),
+            articles::search_terms.eq(text_keys::article_terms(&article.headline)),
         ))
         .returning(ArticleRow::as_returning())
         .get_result(conn)

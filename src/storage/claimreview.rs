@@ -23,7 +23,8 @@ use crate::domain::claim::{ClaimFields, ClaimKind, ClaimStatus, ValidNewClaim};
 use crate::domain::claimreview::{schema_type, speaker_kind, verdict_of};
 use crate::domain::review::{Evidence, ValidReview};
 use crate::domain::revision::IfMatch;
-use crate::domain::speaker::ValidSpeaker;
+use crate::domain::speaker::NewSpeaker;
+use crate::domain::text::match_key;
 use crate::error::{AppError, AppResult};
 
 /// schema.org ClaimReview JSON-LD for a claim's review in force.
@@ -227,24 +228,21 @@ async fn import_one(
         Some(s) => s.id,
         None => {
             created = true;
-            let speaker = ValidSpeaker {
+            let speaker = NewSpeaker {
                 name: author_name.clone(),
                 kind: speaker_kind(&author_type),
                 role: text(item, &["itemReviewed", "author", "jobTitle"]),
                 affiliation: None,
                 aliases: Vec::new(),
-            };
+            }
+            .validate()?;
             super::speakers::create(conn, ctx, speaker).await?.id
         }
     };
     // The claim, by its text in this story; else a new one.
     let existing: Option<i64> = claims_table::table
         .filter(claims_table::story_id.eq(story_id))
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(claims.text) = lower(")
-                .bind::<diesel::sql_types::Text, _>(&claimed)
-                .sql(")"),
-        )
+        .filter(claims_table::text_key.eq(match_key(&claimed)))
         .select(claims_table::id)
         .first(conn)
         .await

@@ -391,6 +391,8 @@ pub async fn create(
                 appearances_revision: first,
                 needs_review: c.needs_review,
                 created_by: &ctx.actor,
+                text_key: &c.keys.text_key,
+                search_terms: &c.keys.search_terms,
             })
             .returning(ClaimRow::as_returning())
             .get_result(conn)
@@ -608,6 +610,8 @@ pub(super) async fn write_next_revision(
             appearances_revision,
             needs_review: c.needs_review,
             updated_at: Utc::now(),
+            text_key: &c.keys.text_key,
+            search_terms: &c.keys.search_terms,
         })
         .returning(ClaimRow::as_returning())
         .get_result(conn)
@@ -1262,16 +1266,9 @@ pub async fn merge_speakers(
             .await?;
         }
         let mut aliases = target.aliases.clone();
-        for a in std::iter::once(&source.name).chain(source.aliases.iter()) {
-            if a != &target.name && !aliases.contains(a) {
-                aliases.push(a.clone());
-            }
-        }
-        let merged: Speaker = diesel::update(sp::table.find(into))
-            .set(sp::aliases.eq(&aliases))
-            .returning(Speaker::as_returning())
-            .get_result(conn)
-            .await?;
+        aliases.push(source.name.clone());
+        aliases.extend(source.aliases.iter().cloned());
+        let merged = super::speakers::set_aliases(conn, &target, aliases).await?;
         diesel::update(sp::table.find(from))
             .set(sp::merged_into.eq(into))
             .execute(conn)

@@ -116,6 +116,22 @@ fn cluster_user() -> anyhow::Result<Option<SystemUser>> {
 pub struct ClusterOptions {
     /// For throwaway clusters (tests): trade durability for speed.
     pub throwaway: bool,
+    /// The locale a new cluster is initialised with.
+    pub locale: ClusterLocale,
+}
+
+/// The locale of a new cluster. claimtrail's correctness never depends on
+/// it (keys and search terms are made by the service), but a cluster that
+/// knows Unicode gives `psql` users and ad-hoc queries the right answers too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClusterLocale {
+    /// ICU's root locale where the server has ICU (PostgreSQL 15 and newer),
+    /// else the C.UTF-8 locale, else C (with a warning).
+    #[default]
+    Unicode,
+    /// The C locale (`initdb --no-locale`), where `lower()` and character
+    /// classes know ASCII only: tests use it to show nothing relies on more.
+    C,
 }
 
 #[derive(Debug)]
@@ -249,14 +265,52 @@ impl Cluster {
         fs::set_permissions(&self.pgdata, fs::Permissions::from_mode(0o700))?;
         chown_to(&self.pgdata, self.run_as.as_ref())?;
         tracing::info!(pgdata = %self.pgdata.display(), "creating a new PostgreSQL cluster");
-        let out = self
-            .server_command("initdb")
-            .arg("-D")
-            .arg(&self.pgdata)
-            .args(["-U", SUPERUSER, "-E", "UTF8", "--no-locale", "-A", "trust"])
-            .output()
-            .context("running initdb")?;
-        check_output("initdb", &out)?;
+        let choices: &[(&str, &[&str])] = match self.options.locale {
+            ClusterLocale::Unicode => &[
+                (
+                    "ICU (und) with C.UTF-8",
+                    &[
+                        "--locale-provider=icu",
+                        "--icu-locale=und",
+                        "--locale=C.UTF-8",
+                    ],
+                ),
+                ("C.UTF-8", &["--locale=C.UTF-8"]),
+                ("C", &["--no-locale"]),
+            ],
+            ClusterLocale::C => &[("C", &["--no-locale"])],
+        };
+        let mut failures = Vec::new();
+        for (i, (name, locale_args)) in choices.iter().enumerate() {
+            let out = self
+                .server_command("initdb")
+                .arg("-D")
+                .arg(&self.pgdata)
+                .args(["-U", SUPERUSER, "-E", "UTF8", "-A", "trust"])
+                .args(*locale_args)
+                .output()
+                .context("running initdb")?;
+            if out.status.success() {
+                if self.options.locale == ClusterLocale::Unicode && i + 1 == choices.len() {
+                    tracing::warn!(
+                        tried = ?failures,
+                        "the cluster was created in the C locale: neither ICU nor C.UTF-8 is available \
+                         (claimtrail works the same; ad-hoc SQL sees only ASCII case)"
+                    );
+                } else {
+                    tracing::info!(locale = %name, "cluster created");
+                }
+                break;
+            }
+            if i + 1 == choices.len() {
+                check_output("initdb", &out)?;
+            }
+            // initdb empties the folder it failed in; the next choice reuses it.
+            failures.push(format!(
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
         let mut conf = fs::OpenOptions::new()
             .append(true)
             .open(self.pgdata.join("postgresql.conf"))?;

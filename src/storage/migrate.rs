@@ -17,7 +17,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x636c_6169_6d74;
 
 type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;
 
-/// Applies pending migrations; returns the versions applied. Must not be
+/// Applies pending migrations, then makes the text keys they need (see
+/// [`super::text_keys::refresh`]); returns the versions applied. Must not be
 /// called from inside an async runtime (use `spawn_blocking` there).
 pub fn run_pending(database_url: &str) -> anyhow::Result<Vec<String>> {
     let mut conn = SyncConn::establish(database_url)
@@ -27,7 +28,11 @@ pub fn run_pending(database_url: &str) -> anyhow::Result<Vec<String>> {
     let result = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+        .and_then(|applied| {
+            super::text_keys::refresh(&mut conn)?;
+            Ok(applied)
+        });
     diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
         .execute(&mut conn)?;
     result

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod search;
 pub mod speakers;
 pub mod stories;
+pub mod text_keys;
 pub mod users;
 
 /// Which way a keyset-paginated list runs.

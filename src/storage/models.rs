@@ -5,6 +5,7 @@ use diesel::{Insertable, Queryable, Selectable};
 use serde::Serialize;
 
 use super::schema::*;
+use super::text_keys::ClaimKeys;
 use crate::domain::claim::{
     Appearance, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus,
 };
@@ -51,6 +52,10 @@ pub struct NewSpeakerRow<'a> {
     pub role: Option<&'a str>,
     pub affiliation: Option<&'a str>,
     pub aliases: &'a [String],
+    pub name_key: &'a str,
+    pub role_name_key: Option<&'a str>,
+    pub alias_keys: &'a [String],
+    pub search_terms: &'a str,
 }
 
 /// The speaker as embedded in a claim.
@@ -83,6 +88,7 @@ pub struct NewArticleRow<'a> {
     pub outlet: &'a str,
     pub published_at: DateTime<Utc>,
     pub current_revision: i32,
+    pub search_terms: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -177,6 +183,7 @@ pub struct ClaimColumns<'a> {
     pub hedges: &'a [String],
     pub status: ClaimStatus,
     pub needs_review: bool,
+    pub keys: ClaimKeys,
 }
 
 impl<'a> ClaimColumns<'a> {
@@ -195,6 +202,7 @@ impl<'a> ClaimColumns<'a> {
             hedges: &fields.hedges,
             status: fields.status,
             needs_review: fields.needs_review,
+            keys: ClaimKeys::of(&fields.text, fields.cue.as_deref()),
         }
     }
 }
@@ -218,6 +226,8 @@ pub struct NewClaimRow<'a> {
     pub appearances_revision: i32,
     pub needs_review: bool,
     pub created_by: &'a str,
+    pub text_key: &'a str,
+    pub search_terms: &'a str,
 }
 
 /// The head's new values after a revision.
@@ -239,6 +249,8 @@ pub struct ClaimHeadChange<'a> {
     pub appearances_revision: i32,
     pub needs_review: bool,
     pub updated_at: DateTime<Utc>,
+    pub text_key: &'a str,
+    pub search_terms: &'a str,
 }
 
 #[derive(Debug, Insertable)]

@@ -23,6 +23,10 @@ diesel::table! {
         aliases -> Array<Text>,
         created_at -> Timestamptz,
         merged_into -> Nullable<Int8>,
+        name_key -> Text,
+        role_name_key -> Nullable<Text>,
+        alias_keys -> Array<Text>,
+        search_terms -> Text,
     }
 }
 
@@ -36,6 +40,7 @@ diesel::table! {
         current_revision -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        search_terms -> Text,
     }
 }
 
@@ -76,6 +81,8 @@ diesel::table! {
         created_by -> Text,
         assignee -> Nullable<Text>,
         assigned_at -> Nullable<Timestamptz>,
+        text_key -> Text,
+        search_terms -> Text,
     }
 }
 
@@ -243,3 +250,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain_head,
     claim_relations,
 );
+
+diesel::table! {
+    text_keys_version (singleton) {
+        singleton -> Bool,
+        version -> Int4,
+    }
+}

@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::domain::claim::{ClaimKind, ClaimStatus};
+use crate::domain::text::search_query;
 use crate::error::AppResult;
 
 /// One search hit: a claim, a speaker or an article.
@@ -40,6 +41,9 @@ pub struct SearchFilter {
 const HEADLINE: &str = "'StartSel=**, StopSel=**, MaxWords=35, MinWords=12, MaxFragments=2'";
 
 /// Ranked hits for a web-search style query (`"exact phrase"`, `-not`, `or`).
+/// The query's words are made into search terms the way stored texts were
+/// ([`search_query`]), so matching ignores case and normalization in every
+/// script, whatever the server's locale.
 /// Claim filters narrow claims; a story filter narrows articles too; speakers
 /// are shared by all stories and are matched only when no claim filter is set.
 pub async fn search(
@@ -71,13 +75,13 @@ pub async fn search(
     }
     if filter.articles && !claim_filtered {
         parts.push(format!(
-            "SELECT 'article' AS kind, a.id, a.story_id, ts_rank(to_tsvector('english', r.headline), q)::float8 AS rank, \
+            "SELECT 'article' AS kind, a.id, a.story_id, ts_rank(a.search_vector, q)::float8 AS rank, \
                     ts_headline('english', r.headline, q, {HEADLINE}) AS snippet \
                FROM articles a \
                JOIN article_revisions r ON r.article_id = a.id AND r.revision = a.current_revision, \
                     websearch_to_tsquery('english', $1) q, \
                     p \
-              WHERE to_tsvector('english', r.headline) @@ q AND (p.story IS NULL OR a.story_id = p.story)"
+              WHERE a.search_vector @@ q AND (p.story IS NULL OR a.story_id = p.story)"
         ));
     }
     if parts.is_empty() {
@@ -90,7 +94,7 @@ pub async fn search(
         parts.join(" UNION ALL ")
     );
     Ok(diesel::sql_query(sql)
-        .bind::<Text, _>(q)
+        .bind::<Text, _>(search_query(q))
         .bind::<Nullable<BigInt>, _>(filter.story_id)
         .bind::<Nullable<BigInt>, _>(filter.speaker_id)
         .bind::<Nullable<Text>, _>(filter.status.map(|s| s.as_str()))

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use diesel::{
-    ExpressionMethods, OptionalExtension, PgTextExpressionMethods, QueryDsl, SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+    TextExpressionMethods,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
@@ -11,8 +12,10 @@ use serde_json::json;
 use super::events::{self, AuditContext, EventRecord};
 use super::models::{NewSpeakerRow, Speaker};
 use super::schema::speakers;
+use super::text_keys::SpeakerKeys;
 use super::{Page, PageRequest, keyset};
 use crate::domain::speaker::{SpeakerKind, ValidSpeaker};
+use crate::domain::text::match_key;
 use crate::error::{AppError, AppResult};
 
 pub async fn create(
@@ -20,6 +23,12 @@ pub async fn create(
     ctx: &AuditContext,
     speaker: ValidSpeaker,
 ) -> AppResult<Speaker> {
+    let keys = SpeakerKeys::of(
+        &speaker.name,
+        speaker.role.as_deref(),
+        speaker.affiliation.as_deref(),
+        &speaker.aliases,
+    );
     conn.transaction(async |conn| {
         let created: Speaker = diesel::insert_into(speakers::table)
             .values(NewSpeakerRow {
@@ -28,6 +37,10 @@ pub async fn create(
                 role: speaker.role.as_deref(),
                 affiliation: speaker.affiliation.as_deref(),
                 aliases: &speaker.aliases,
+                name_key: &keys.name_key,
+                role_name_key: keys.role_name_key.as_deref(),
+                alias_keys: &keys.alias_keys,
+                search_terms: &keys.search_terms,
             })
             .returning(Speaker::as_returning())
             .get_result(conn)
@@ -49,6 +62,39 @@ pub async fn create(
         Ok(created)
     })
     .await
+}
+
+/// Gives `speaker` these aliases (less those that share a match key with
+/// its name or an earlier alias), with their keys.
+pub async fn set_aliases(
+    conn: &mut AsyncPgConnection,
+    speaker: &Speaker,
+    aliases: Vec<String>,
+) -> AppResult<Speaker> {
+    let mut seen = vec![match_key(&speaker.name)];
+    let mut kept = Vec::with_capacity(aliases.len());
+    for alias in aliases {
+        let key = match_key(&alias);
+        if !seen.contains(&key) {
+            seen.push(key);
+            kept.push(alias);
+        }
+    }
+    let keys = SpeakerKeys::of(
+        &speaker.name,
+        speaker.role.as_deref(),
+        speaker.affiliation.as_deref(),
+        &kept,
+    );
+    Ok(diesel::update(speakers::table.find(speaker.id))
+        .set((
+            speakers::aliases.eq(&kept),
+            speakers::alias_keys.eq(&keys.alias_keys),
+            speakers::search_terms.eq(&keys.search_terms),
+        ))
+        .returning(Speaker::as_returning())
+        .get_result(conn)
+        .await?)
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Speaker> {
@@ -74,7 +120,8 @@ pub async fn exists(conn: &mut AsyncPgConnection, id: i64) -> AppResult<bool> {
 #[derive(Debug, Default)]
 pub struct SpeakerFilter {
     pub kind: Option<SpeakerKind>,
-    /// Case-insensitive substring of the name.
+    /// Part of the name or of an alias, compared by match key (any case,
+    /// any normalization form).
     pub name_contains: Option<String>,
 }
 
@@ -88,7 +135,16 @@ pub async fn list(
         query = query.filter(speakers::kind.eq(kind));
     }
     if let Some(text) = filter.name_contains {
-        query = query.filter(speakers::name.ilike(format!("%{}%", escape_like(&text))));
+        let pattern = format!("%{}%", escape_like(&match_key(&text)));
+        query = query.filter(
+            speakers::name_key.like(pattern.clone()).or(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "EXISTS (SELECT FROM unnest(speakers.alias_keys) k WHERE k LIKE ",
+                )
+                .bind::<diesel::sql_types::Text, _>(pattern)
+                .sql(")"),
+            ),
+        );
     }
     let rows: Vec<Speaker> = keyset!(query, speakers::id, page).load(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |s| s.id))
@@ -102,8 +158,9 @@ fn escape_like(text: &str) -> String {
 }
 
 /// A speaker whose name, one of whose aliases, or whose role and name
-/// together are `name`, ignoring case: "Kishida" (an alias) and "Prime
-/// Minister Fumio Kishida" (role and name) both find "Fumio Kishida".
+/// together are `name` by match key (any case, normalization form or width;
+/// see [`match_key`]): "Kishida" (an alias) and "Prime Minister Fumio
+/// Kishida" (role and name) both find "Fumio Kishida".
 pub async fn find_by_name_or_alias(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -138,16 +195,18 @@ pub async fn find_ids_by_names(
     if names.is_empty() {
         return Ok(HashMap::new());
     }
+    let keys: Vec<String> = names.iter().map(|n| match_key(n)).collect();
     let found: Vec<Match> = diesel::sql_query(
-        "WITH live AS (SELECT id, name, role, aliases FROM speakers WHERE merged_into IS NULL),
-              keys AS (SELECT id, lower(name) AS k FROM live
-                       UNION ALL SELECT id, lower(coalesce(role, '') || ' ' || name) FROM live
-                       UNION ALL SELECT id, lower(a) FROM live, unnest(aliases) a)
-         SELECT DISTINCT ON (n) n AS name, keys.id
-           FROM unnest($1::text[]) n JOIN keys ON keys.k = lower(n)
-          ORDER BY n, keys.id",
+        "WITH live AS (SELECT id, name_key, role_name_key, alias_keys FROM speakers WHERE merged_into IS NULL),
+              keys AS (SELECT id, name_key AS k FROM live
+                       UNION ALL SELECT id, role_name_key FROM live WHERE role_name_key IS NOT NULL
+                       UNION ALL SELECT id, a FROM live, unnest(alias_keys) a)
+         SELECT DISTINCT ON (n.name) n.name, keys.id
+           FROM unnest($1::text[], $2::text[]) n(name, key) JOIN keys ON keys.k = n.key
+          ORDER BY n.name, keys.id",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&keys)
     .load(conn)
     .await?;
     Ok(found.into_iter().map(|m| (m.name, m.id)).collect())

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use claimtrail::app::{self, HttpSettings, Limits};
 use claimtrail::domain::auth::Role;
-use claimtrail::storage::cluster::{Cluster, ClusterOptions, quote_ident};
+use claimtrail::storage::cluster::{Cluster, ClusterLocale, ClusterOptions, quote_ident};
 use claimtrail::storage::events::AuditContext;
 use claimtrail::storage::{migrate, pool, users};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -94,8 +94,15 @@ fn start_throwaway_cluster(template: String) -> DatabaseServer {
         .tempdir_in("/tmp")
         .expect("creating a temporary folder")
         .keep();
-    let mut cluster = Cluster::open(&dir, ClusterOptions { throwaway: true })
-        .expect("preparing the test cluster");
+    let mut cluster = Cluster::open(
+        &dir,
+        ClusterOptions {
+            throwaway: true,
+            // The hardest server: nothing may depend on its locale.
+            locale: ClusterLocale::C,
+        },
+    )
+    .expect("preparing the test cluster");
     cluster.start().expect("starting the test cluster");
     if let Some(user) = cluster.run_as() {
         std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).expect("chown test folder");

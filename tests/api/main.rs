@@ -20,4 +20,5 @@ mod pool;
 mod queries;
 mod revisions;
 mod search;
+mod unicode;
 mod workflow;
