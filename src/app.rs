@@ -24,6 +24,8 @@ pub struct AppState {
     pub tokens: TokenCache,
     /// Writes per token.
     pub write_limiter: WriteLimiter,
+    /// The transparency log's verifier key, served to auditors.
+    pub log_verifier_key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +54,8 @@ pub struct HttpSettings {
     /// Writes per second per token (0: no limit) and the burst allowed.
     pub write_rate: u32,
     pub write_burst: u32,
+    /// The transparency log's verifier key, served at `/v1/audit/public-key`.
+    pub log_verifier_key: String,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
@@ -66,6 +70,7 @@ pub fn build_server(
         public_reads: settings.public_reads,
         tokens: TokenCache::new(settings.token_cache_ttl),
         write_limiter: WriteLimiter::new(settings.write_rate, settings.write_burst),
+        log_verifier_key: settings.log_verifier_key.clone(),
     });
     let max_body = settings.limits.max_body_bytes;
     let server_timing = settings.server_timing;

@@ -90,12 +90,47 @@ pub struct ImportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the audit hash chain; name the first broken event and exit
-    /// non-zero if it was tampered with.
+    /// Recompute the transparency log from the events and check it against
+    /// the latest signed checkpoint and, with --checkpoint, against one saved
+    /// earlier. Exit 0: intact; 1: tampered (the first difference is named
+    /// where it can be); 2: could not check.
     Verify {
         #[command(flatten)]
         db: DatabaseArgs,
+        #[command(flatten)]
+        key: LogKeyArgs,
+        /// A signed checkpoint saved earlier (`claimtrail audit checkpoint >
+        /// FILE`, or `GET /v1/audit/checkpoint`): every event it covers must
+        /// be unchanged, in place, with none removed or inserted.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The log's verifier key (`GET /v1/audit/public-key`), or a file
+        /// holding it; by default it is derived from the signing key file.
+        #[arg(long)]
+        public_key: Option<String>,
     },
+    /// Print the latest signed checkpoint (to save it: `> FILE`).
+    Checkpoint {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// Where the transparency log's signing key is.
+#[derive(Debug, Clone, Args)]
+pub struct LogKeyArgs {
+    /// The signing key file [default: audit-log.key in the data folder].
+    /// Made on first start when missing; never stored in the database.
+    #[arg(long, env = "CLAIMTRAIL_LOG_KEY_FILE")]
+    pub log_key_file: Option<PathBuf>,
+}
+
+impl LogKeyArgs {
+    pub fn path(&self, db: &DatabaseArgs) -> PathBuf {
+        self.log_key_file
+            .clone()
+            .unwrap_or_else(|| db.data_dir.join(crate::storage::signing_key::DEFAULT_FILE))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,12 +179,25 @@ pub struct DatabaseArgs {
     /// in the data folder.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// A connection URL for the role that owns the schema: migrations run
+    /// with it, and the role of DATABASE_URL is granted only what the
+    /// service needs (least privilege). Without it, DATABASE_URL's role
+    /// migrates and the service runs with all its rights.
+    #[arg(long, env = "CLAIMTRAIL_OWNER_DATABASE_URL", hide_env_values = true)]
+    pub owner_database_url: Option<String>,
     /// Data folder of the embedded cluster.
     #[arg(long, env = "CLAIMTRAIL_DATA_DIR", default_value = "claimtrail-data")]
     pub data_dir: PathBuf,
 }
 
 impl DatabaseArgs {
+    /// An empty CLAIMTRAIL_OWNER_DATABASE_URL means "not set"; it counts
+    /// only with a DATABASE_URL.
+    pub fn owner_database_url(&self) -> Option<&str> {
+        self.database_url()?;
+        self.owner_database_url.as_deref().filter(|u| !u.is_empty())
+    }
+
     /// An empty DATABASE_URL means "not set".
     pub fn database_url(&self) -> Option<&str> {
         self.database_url
@@ -222,6 +270,19 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish on shutdown.
     #[arg(long, env = "CLAIMTRAIL_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     pub shutdown_timeout_s: u64,
+    #[command(flatten)]
+    pub log_key: LogKeyArgs,
+    /// The transparency log's origin (its name in checkpoints) when a new
+    /// signing key is made [default: claimtrail-<random>].
+    #[arg(long, env = "CLAIMTRAIL_LOG_ORIGIN")]
+    pub log_origin: Option<String>,
+    /// Milliseconds the sequencer waits between steps once caught up; with
+    /// the time of a step, this bounds the log's merge delay.
+    #[arg(long, env = "CLAIMTRAIL_LOG_INTERVAL_MS", default_value_t = 500)]
+    pub log_interval_ms: u64,
+    /// Most events integrated into the log in one step.
+    #[arg(long, env = "CLAIMTRAIL_LOG_BATCH", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub log_batch: i64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod sequencer;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -9,18 +10,20 @@ use claimtrail::app::{self, HttpSettings, Limits};
 mod eval_attribution;
 
 use claimtrail::config::{
-    AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, MigrateArgs, ServeArgs, TokenCommand,
-    UserCommand,
+    AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, LogKeyArgs, MigrateArgs, ServeArgs,
+    TokenCommand, UserCommand,
 };
 use claimtrail::domain::auth::Role;
 use claimtrail::domain::import;
 use claimtrail::error::{AppError, AppResult};
+use claimtrail::sequencer::{self, SequencerSettings};
 use claimtrail::shutdown::StopSignals;
+use claimtrail::storage::audit_verify::{self, Verdict};
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
 use claimtrail::storage::events::AuditContext;
-use claimtrail::storage::events::{ChainReport, verify_chain};
 use claimtrail::storage::import::Importer;
 use claimtrail::storage::users;
+use claimtrail::storage::{audit_log, privileges, signing_key};
 use claimtrail::storage::{migrate, pool};
 use claimtrail::telemetry;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate_command(args),
         Command::User(command) => user_command(command),
         Command::Token(command) => token_command(command),
-        Command::Audit(AuditCommand::Verify { db }) => audit_verify(&db),
+        Command::Audit(command) => return audit_command(command),
         Command::Import(args) => import_command(args),
         Command::EvalAttribution(args) => eval_attribution::run(&args),
     };
@@ -62,9 +65,10 @@ impl Drop for ClusterGuard {
     }
 }
 
-/// The database to use: DATABASE_URL, or the embedded cluster (started here).
+/// The database to use, as its owner: CLAIMTRAIL_OWNER_DATABASE_URL or
+/// DATABASE_URL, or the embedded cluster (started here) as its superuser.
 fn open_database(db: &DatabaseArgs) -> anyhow::Result<(String, ClusterGuard)> {
-    if let Some(url) = db.database_url() {
+    if let Some(url) = db.owner_database_url().or(db.database_url()) {
         return Ok((url.to_owned(), ClusterGuard(None)));
     }
     let mut cluster = Cluster::open(&db.data_dir, ClusterOptions::default())?;
@@ -78,18 +82,59 @@ fn open_database(db: &DatabaseArgs) -> anyhow::Result<(String, ClusterGuard)> {
 }
 
 fn apply_migrations(url: &str) -> anyhow::Result<()> {
-    let applied = migrate::run_pending(url)?;
+    log_migrations(migrate::run_pending(url)?);
+    Ok(())
+}
+
+/// Migrates as the owner, gives the service's role its rights, and returns
+/// the URL the service connects with: on the embedded cluster, the
+/// `claimtrail_app` role it makes; with DATABASE_URL and an owner URL,
+/// DATABASE_URL's role; with DATABASE_URL alone, that role, which then
+/// also migrates.
+fn prepare_service_database(
+    db: &DatabaseArgs,
+    owner_url: &str,
+    cluster: &ClusterGuard,
+) -> anyhow::Result<String> {
+    use migrate::AppRole;
+    if let Some(cluster) = &cluster.0 {
+        log_migrations(migrate::run_pending_for(
+            owner_url,
+            Some(AppRole::Create(privileges::APP_ROLE)),
+        )?);
+        return Ok(cluster.database_url_as(EMBEDDED_DATABASE, privileges::APP_ROLE));
+    }
+    let app_url = db
+        .database_url()
+        .ok_or_else(|| anyhow::anyhow!("no database to serve"))?;
+    if db.owner_database_url().is_some() {
+        let role = privileges::current_user(app_url)?;
+        log_migrations(migrate::run_pending_for(
+            owner_url,
+            Some(AppRole::Existing(&role)),
+        )?);
+    } else {
+        apply_migrations(app_url)?;
+    }
+    Ok(app_url.to_owned())
+}
+
+fn log_migrations(applied: Vec<String>) {
     if applied.is_empty() {
         tracing::info!("database schema is up to date");
     } else {
         tracing::info!(count = applied.len(), versions = ?applied, "applied migrations");
     }
-    Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (url, _cluster) = open_database(&args.db)?;
-    apply_migrations(&url)?;
+    let (owner_url, cluster) = open_database(&args.db)?;
+    let url = prepare_service_database(&args.db, &owner_url, &cluster)?;
+    let signer = Arc::new(signing_key::load_or_create(
+        &args.log_key.path(&args.db),
+        args.log_origin.as_deref(),
+    )?);
+    let embedded = cluster.0.is_some();
 
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool_settings = pool::PoolSettings {
@@ -114,12 +159,32 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         token_cache_ttl: Duration::from_millis(args.token_cache_ms),
         write_rate: args.write_rate,
         write_burst: args.write_burst,
+        log_verifier_key: signer.verifier_key().to_owned(),
+    };
+    let sequencer_settings = SequencerSettings {
+        interval: Duration::from_millis(args.log_interval_ms),
+        max_batch: args.log_batch,
     };
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     let address = listener.local_addr()?;
     actix_web::rt::System::new().block_on(async move {
         let db_pool = pool::build_pool(&url, &pool_settings)?;
+        let mut conn = db_pool.get().await?;
+        let excess = privileges::excess_privileges(&mut conn).await?;
+        drop(conn);
+        if !excess.is_empty() {
+            anyhow::ensure!(
+                !embedded,
+                "the service's role has rights it must not have: {}",
+                excess.join("; ")
+            );
+            tracing::warn!(
+                "least privilege is not in force: {}; set CLAIMTRAIL_OWNER_DATABASE_URL to migrate as the owner and serve as a role with only the service's rights (see README)",
+                excess.join("; ")
+            );
+        }
+        sequencer::spawn(db_pool.clone(), signer, sequencer_settings);
         let server = app::build_server(listener, db_pool, &settings)?;
         tracing::info!(
             pool_size = pool_settings.max_size,
@@ -270,22 +335,99 @@ fn token_command(command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn audit_verify(db: &DatabaseArgs) -> anyhow::Result<()> {
-    match with_database(db, async |conn| verify_chain(conn).await)? {
-        ChainReport::Intact { events } => {
-            println!("audit chain intact: {events} events verified");
-            Ok(())
+/// `claimtrail audit …`: exit 0 when intact, 1 when tampered, 2 when the
+/// check could not be made.
+fn audit_command(command: AuditCommand) -> ExitCode {
+    const TAMPERED: u8 = 1;
+    const CANNOT_CHECK: u8 = 2;
+    let result = match command {
+        AuditCommand::Verify {
+            db,
+            key,
+            checkpoint,
+            public_key,
+        } => audit_verify(&db, &key, checkpoint.as_deref(), public_key.as_deref()),
+        AuditCommand::Checkpoint { db } => {
+            with_database(&db, async |conn| audit_log::latest_checkpoint(conn).await).and_then(
+                |latest| {
+                    let latest = latest.ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "the log has no checkpoint yet (serve makes one when it starts)"
+                        )
+                    })?;
+                    print!("{}", latest.signed_note);
+                    Ok(Verdict::Intact(audit_verify::Summary {
+                        leaves: latest.tree_size as u64,
+                        checkpoint_size: latest.tree_size as u64,
+                        saved_size: None,
+                        pending: 0,
+                    }))
+                },
+            )
         }
-        ChainReport::Broken {
-            event_id,
-            chain_seq,
-            reason,
-        } => {
-            let which = match event_id {
-                Some(id) => format!("event {id} (chain position {chain_seq})"),
-                None => format!("the chain head (position {chain_seq})"),
-            };
-            anyhow::bail!("audit chain broken at {which}: {reason}")
+    };
+    match result {
+        Ok(Verdict::Intact(_)) => ExitCode::SUCCESS,
+        Ok(Verdict::Tampered(why)) => {
+            eprintln!("claimtrail: audit log TAMPERED: {why}");
+            ExitCode::from(TAMPERED)
+        }
+        Ok(Verdict::CannotCheck(why)) => {
+            eprintln!("claimtrail: the audit log could not be checked: {why}");
+            ExitCode::from(CANNOT_CHECK)
+        }
+        Err(err) => {
+            eprintln!("claimtrail: the audit log could not be checked: {err:#}");
+            ExitCode::from(CANNOT_CHECK)
         }
     }
+}
+
+fn audit_verify(
+    db: &DatabaseArgs,
+    key: &LogKeyArgs,
+    saved: Option<&std::path::Path>,
+    public_key: Option<&str>,
+) -> anyhow::Result<Verdict> {
+    let verifier_key = match public_key {
+        // A key given inline has the `name+id+key` shape; anything else is
+        // a file holding one.
+        Some(k) if k.contains('+') && !std::path::Path::new(k).exists() => k.trim().to_owned(),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the public key {path}: {e}"))?
+            .trim()
+            .to_owned(),
+        None => signing_key::load(&key.path(db))
+            .map_err(|e| anyhow::anyhow!("{e:#} (give the log's public key with --public-key)"))?
+            .verifier_key()
+            .to_owned(),
+    };
+    let saved = match saved {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let verdict = with_database(db, async |conn| {
+        audit_verify::verify(conn, &verifier_key, saved.as_deref()).await
+    })?;
+    if let Verdict::Intact(summary) = &verdict {
+        println!(
+            "audit log intact: {} events; the latest checkpoint (size {}) is signed by {} and matches them{}{}",
+            summary.leaves,
+            summary.checkpoint_size,
+            verifier_key.split('+').next().unwrap_or(""),
+            match summary.saved_size {
+                Some(n) => format!("; the saved checkpoint (size {n}) is a prefix of it"),
+                None => String::new(),
+            },
+            if summary.pending > 0 {
+                format!("; {} newer events are not in the log yet", summary.pending)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(verdict)
 }

@@ -416,7 +416,7 @@ async fn every_acknowledged_write_survives_a_sigkill_mid_load() {
 
     assert!(run.service.signal(Signal::SIGTERM).success());
     let verified = cli(&run.data, &["audit", "verify"]);
-    assert!(verified.contains("audit chain intact"), "{verified}");
+    assert!(verified.contains("audit log intact"), "{verified}");
 }
 
 /// A service with one PATCH in flight: the PATCH waits on a row lock that

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
 use crate::error::AppError;
 use handlers::{
-    articles, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
+    articles, audit, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
     stories, timeline, users,
 };
 
@@ -87,6 +87,11 @@ routes! {
     "/review-queue" => { get => reviews::queue },
     "/events" => { get => events::list },
     "/events/stream" => { get => events::stream },
+    "/audit/checkpoint" => { get => audit::checkpoint },
+    "/audit/public-key" => { get => audit::public_key },
+    "/audit/consistency" => { get => audit::consistency },
+    "/audit/events/{id}/proof" => { get => audit::event_proof },
+    "/audit/stories/{id}/proofs" => { get => audit::story_proofs },
     "/search" => { get => search::search },
     "/import/claims" => { post => import::claims },
     "/import/claimreview" => { post => claimreview::import },

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::Config;
 
 use super::handlers::{
-    articles, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
+    articles, audit, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
     stories, timeline, users,
 };
 use super::problem::{PROBLEM_JSON, Problem};
@@ -84,6 +84,11 @@ use crate::error::AppError;
         reviews::queue,
         events::list,
         events::stream,
+        audit::checkpoint,
+        audit::public_key,
+        audit::consistency,
+        audit::event_proof,
+        audit::story_proofs,
         search::search,
         import::claims,
         claimreview::import,
@@ -97,7 +102,7 @@ use crate::error::AppError;
         (name = "stories", description = "Stories and their timelines"),
         (name = "speakers", description = "Who said things"),
         (name = "search", description = "Full-text search"),
-        (name = "audit", description = "The hash-chained audit log"),
+        (name = "audit", description = "The audit log: events, and the transparency log that proves them (signed checkpoints, inclusion and consistency proofs)"),
         (name = "import", description = "Bulk import"),
         (name = "users", description = "Users and API tokens"),
         (name = "health", description = "Liveness and the API document"),

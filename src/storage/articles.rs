@@ -280,11 +280,20 @@ async fn current(conn: &mut AsyncPgConnection, id: i64, lock: bool) -> AppResult
         )
         .filter(articles::id.eq(id))
         .select((ArticleRow::as_select(), ArticleRevisionRow::as_select()));
-    let found: Option<(ArticleRow, ArticleRevisionRow)> = if lock {
-        query.for_update().first(conn).await.optional()?
-    } else {
-        query.first(conn).await.optional()?
-    };
+    // Only the head row is locked: locking the joined revision too would
+    // need UPDATE rights on the append-only revisions, which the service's
+    // role does not have.
+    if lock {
+        articles::table
+            .find(id)
+            .select(articles::id)
+            .for_update()
+            .first::<i64>(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| AppError::not_found(format!("article {id}")))?;
+    }
+    let found: Option<(ArticleRow, ArticleRevisionRow)> = query.first(conn).await.optional()?;
     let (article, rev) = found.ok_or_else(|| AppError::not_found(format!("article {id}")))?;
     Ok(ArticleView::new(article, rev))
 }

@@ -874,9 +874,8 @@ pub async fn carry_appearances(
         .order(claims::id)
         .load(conn)
         .await?;
-    // Every claim is locked before anything is written: the audit events
-    // written below take the chain head's lock, and no transaction may wait
-    // for a claim while holding it.
+    // Every claim is locked before anything is written, in id order, so
+    // that two transactions touching the same claims cannot deadlock.
     let _: Vec<i64> = claims::table
         .filter(claims::id.eq_any(&ids))
         .order(claims::id)
@@ -1225,7 +1224,8 @@ pub async fn merge_speakers(
                 format!("speaker {into} was itself merged away"),
             ));
         }
-        // Lock every claim to move before writing (events take the chain lock).
+        // Lock every claim to move before writing, in id order (no deadlock
+        // with another writer of the same claims).
         let ids: Vec<i64> = claims::table
             .filter(claims::speaker_id.eq(from))
             .order(claims::id)

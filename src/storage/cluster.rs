@@ -229,9 +229,16 @@ impl Cluster {
 
     /// A connection string for `dbname` over the cluster's unix socket.
     pub fn database_url(&self, dbname: &str) -> String {
+        self.database_url_as(dbname, SUPERUSER)
+    }
+
+    /// A connection string for `dbname` as another role (the socket trusts
+    /// every role of the cluster: only the cluster's owner can open it).
+    pub fn database_url_as(&self, dbname: &str, user: &str) -> String {
         format!(
-            "host={} port={PORT} user={SUPERUSER} dbname={}",
+            "host={} port={PORT} user={} dbname={}",
             quote_conninfo(&self.socket_dir.to_string_lossy()),
+            quote_conninfo(user),
             quote_conninfo(dbname)
         )
     }

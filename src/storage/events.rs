@@ -4,8 +4,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::models::NewAuditEvent;
 use super::schema::audit_events;
-use super::{Page, PageRequest, keyset};
+use super::{Page, PageRequest};
 use crate::error::AppResult;
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 
 /// Who is making a change, and under which request.
 #[derive(Debug, Clone)]
@@ -57,27 +58,48 @@ pub async fn record(
 }
 
 /// An audit event as the API lists it.
-#[derive(
-    Debug, Clone, diesel::Queryable, diesel::Selectable, serde::Serialize, utoipa::ToSchema,
-)]
-#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Clone, diesel::QueryableByName, serde::Serialize, utoipa::ToSchema)]
 pub struct EventView {
+    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    /// Position in the hash chain (commit order).
-    pub chain_seq: i64,
+    /// The event's place in the transparency log: null until the sequencer
+    /// has integrated it (within the log's merge delay).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub leaf_index: Option<i64>,
+    /// Its number among its story's events in the log (1, 2, 3…), once
+    /// integrated.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub story_seq: Option<i64>,
+    /// RFC 3339 with microseconds, as the event's leaf records it.
+    #[diesel(sql_type = Timestamptz)]
+    #[serde(serialize_with = "serialize_timestamp")]
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Text)]
     pub actor: String,
+    #[diesel(sql_type = Text)]
     pub action: String,
+    #[diesel(sql_type = Text)]
     pub subject_type: String,
+    #[diesel(sql_type = BigInt)]
     pub subject_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
     pub story_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Integer>)]
     pub before_revision: Option<i32>,
+    #[diesel(sql_type = Nullable<Integer>)]
     pub after_revision: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
     pub request_id: Option<String>,
+    #[diesel(sql_type = Jsonb)]
     pub details: serde_json::Value,
-    #[serde(serialize_with = "super::hex_bytes")]
-    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
-    pub hash: Vec<u8>,
+}
+
+fn serialize_timestamp<S: serde::Serializer>(
+    t: &chrono::DateTime<chrono::Utc>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::domain::audit::timestamp_text(t))
 }
 
 #[derive(Debug, Default, Clone)]
@@ -93,186 +115,114 @@ pub struct EventFilter {
     pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Events in chain order, keyset-paginated on their chain position.
+const VIEW_COLUMNS: &str = "e.id, l.leaf_index, l.story_seq, e.occurred_at, e.actor, e.action, \
+     e.subject_type, e.subject_id, e.story_id, e.before_revision, e.after_revision, e.request_id, e.details";
+
+/// Events in the order they were written (event id), keyset-paginated on
+/// the id. An event written by a transaction that commits late can appear
+/// behind events already listed; the log's order (`after_leaf`) has no such
+/// gaps.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: EventFilter,
     page: PageRequest,
 ) -> AppResult<Page<EventView>> {
-    use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
-    let mut query = audit_events::table
-        .select(EventView::as_select())
-        .into_boxed();
-    if let Some(id) = filter.story_id {
-        query = query.filter(audit_events::story_id.eq(id));
+    // Only the filters given become conditions, so that each combination
+    // is planned for what it asks.
+    let mut conditions: Vec<String> = Vec::new();
+    let mut n = 0;
+    let mut next = |cond: &str| {
+        n += 1;
+        conditions.push(cond.replace('?', &format!("${n}")));
+    };
+    if filter.story_id.is_some() {
+        next("e.story_id = ?");
     }
-    if let Some(t) = filter.subject_type {
-        query = query.filter(audit_events::subject_type.eq(t));
+    if filter.subject_type.is_some() {
+        next("e.subject_type = ?");
     }
-    if let Some(id) = filter.subject_id {
-        query = query.filter(audit_events::subject_id.eq(id));
+    if filter.subject_id.is_some() {
+        next("e.subject_id = ?");
     }
-    if let Some(a) = filter.actor {
-        query = query.filter(audit_events::actor.eq(a));
+    if filter.actor.is_some() {
+        next("e.actor = ?");
     }
-    if let Some(a) = filter.action {
-        query = query.filter(audit_events::action.eq(a));
+    if filter.action.is_some() {
+        next("e.action = ?");
     }
-    if let Some(list) = filter.actions {
-        query = query.filter(audit_events::action.eq_any(list));
+    if filter.actions.is_some() {
+        next("e.action = ANY(?)");
     }
-    if let Some(t) = filter.since {
-        query = query.filter(audit_events::occurred_at.ge(t));
+    if filter.since.is_some() {
+        next("e.occurred_at >= ?");
     }
-    if let Some(t) = filter.until {
-        query = query.filter(audit_events::occurred_at.lt(t));
+    if filter.until.is_some() {
+        next("e.occurred_at < ?");
     }
-    let rows: Vec<EventView> = keyset!(query, audit_events::chain_seq, page)
-        .load(conn)
-        .await?;
-    Ok(Page::from_rows(rows, page.limit, |e| e.chain_seq))
+    let descending = page.order == super::SortOrder::Desc;
+    if page.after.is_some() {
+        next(if descending { "e.id < ?" } else { "e.id > ?" });
+    }
+    n += 1;
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM audit_events e LEFT JOIN audit_log_leaves l ON l.event_id = e.id \
+          {} ORDER BY e.id {} LIMIT ${n}",
+        if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        },
+        if descending { "DESC" } else { "ASC" }
+    );
+    let mut query = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
+    if let Some(v) = filter.story_id {
+        query = query.bind::<BigInt, _>(v);
+    }
+    if let Some(v) = filter.subject_type {
+        query = query.bind::<Text, _>(v);
+    }
+    if let Some(v) = filter.subject_id {
+        query = query.bind::<BigInt, _>(v);
+    }
+    if let Some(v) = filter.actor {
+        query = query.bind::<Text, _>(v);
+    }
+    if let Some(v) = filter.action {
+        query = query.bind::<Text, _>(v);
+    }
+    if let Some(v) = filter.actions {
+        query = query.bind::<Array<Text>, _>(v);
+    }
+    if let Some(v) = filter.since {
+        query = query.bind::<Timestamptz, _>(v);
+    }
+    if let Some(v) = filter.until {
+        query = query.bind::<Timestamptz, _>(v);
+    }
+    if let Some(v) = page.after {
+        query = query.bind::<BigInt, _>(v);
+    }
+    let rows: Vec<EventView> = query.bind::<BigInt, _>(page.limit + 1).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |e| e.id))
 }
 
-/// One stored event with everything its hash covers.
-#[derive(Debug, diesel::QueryableByName)]
-struct ChainedEvent {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    chain_seq: i64,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    occurred_at: chrono::DateTime<chrono::Utc>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    actor: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    action: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    subject_type: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    subject_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+/// Events in the log after leaf `after` (exclusive), in log order: what a
+/// stream that resumes by leaf index delivers, with no event ever skipped.
+pub async fn after_leaf(
+    conn: &mut AsyncPgConnection,
     story_id: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    before_revision: Option<i32>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    after_revision: Option<i32>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    request_id: Option<String>,
-    /// jsonb's own text form, which the hash covers.
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    details: String,
-    #[diesel(sql_type = diesel::sql_types::Binary)]
-    prev_hash: Vec<u8>,
-    #[diesel(sql_type = diesel::sql_types::Binary)]
-    hash: Vec<u8>,
-}
-
-impl ChainedEvent {
-    fn canonical(&self) -> crate::domain::audit::CanonicalEvent<'_> {
-        crate::domain::audit::CanonicalEvent {
-            chain_seq: self.chain_seq,
-            id: self.id,
-            occurred_at_micros: self.occurred_at.timestamp_micros(),
-            actor: &self.actor,
-            action: &self.action,
-            subject_type: &self.subject_type,
-            subject_id: self.subject_id,
-            story_id: self.story_id,
-            before_revision: self.before_revision,
-            after_revision: self.after_revision,
-            request_id: self.request_id.as_deref(),
-            details: &self.details,
-        }
-    }
-}
-
-/// The result of re-computing the audit chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainReport {
-    Intact {
-        events: u64,
-    },
-    Broken {
-        event_id: Option<i64>,
-        chain_seq: i64,
-        reason: String,
-    },
-}
-
-/// Recomputes every hash of the audit chain, in chain order, and checks the
-/// chain head; names the first event where stored and recomputed disagree.
-pub async fn verify_chain(conn: &mut AsyncPgConnection) -> AppResult<ChainReport> {
-    use crate::domain::audit::{GENESIS, chain_hash};
-    const BATCH: i64 = 5_000;
-    let mut prev: Vec<u8> = GENESIS.to_vec();
-    let mut expected_seq = 1i64;
-    loop {
-        let batch: Vec<ChainedEvent> = diesel::sql_query(
-            "SELECT id, chain_seq, occurred_at, actor, action, subject_type, subject_id, story_id, \
-             before_revision, after_revision, request_id, details::text AS details, prev_hash, hash \
-             FROM audit_events WHERE chain_seq >= $1 ORDER BY chain_seq LIMIT $2",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(expected_seq)
-        .bind::<diesel::sql_types::BigInt, _>(BATCH)
-        .load(conn)
-        .await?;
-        let done = (batch.len() as i64) < BATCH;
-        for event in &batch {
-            let broken = |reason: String| ChainReport::Broken {
-                event_id: Some(event.id),
-                chain_seq: event.chain_seq,
-                reason,
-            };
-            if event.chain_seq != expected_seq {
-                return Ok(ChainReport::Broken {
-                    event_id: Some(event.id),
-                    chain_seq: expected_seq,
-                    reason: format!(
-                        "event at chain position {expected_seq} is missing (next is {})",
-                        event.chain_seq
-                    ),
-                });
-            }
-            if event.prev_hash != prev {
-                return Ok(broken(
-                    "its previous-hash does not match the event before it".into(),
-                ));
-            }
-            let recomputed = chain_hash(&prev, &event.canonical());
-            if event.hash != recomputed {
-                return Ok(broken(
-                    "its content does not match its hash (the event was altered)".into(),
-                ));
-            }
-            prev = recomputed;
-            expected_seq += 1;
-        }
-        if done {
-            break;
-        }
-    }
-    #[derive(diesel::QueryableByName)]
-    struct Head {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        last_seq: i64,
-        #[diesel(sql_type = diesel::sql_types::Binary)]
-        last_hash: Vec<u8>,
-    }
-    let head: Head = diesel::sql_query("SELECT last_seq, last_hash FROM audit_chain_head")
-        .get_result(conn)
-        .await?;
-    let events = expected_seq - 1;
-    if head.last_seq != events || head.last_hash != prev {
-        return Ok(ChainReport::Broken {
-            event_id: None,
-            chain_seq: head.last_seq,
-            reason: format!(
-                "the chain head records {} events but {events} were found: events at the end were removed",
-                head.last_seq
-            ),
-        });
-    }
-    Ok(ChainReport::Intact {
-        events: events as u64,
-    })
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<EventView>> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {VIEW_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
+          WHERE l.leaf_index > $1 AND ($2::int8 IS NULL OR l.story_id = $2) \
+            AND l.leaf_index < (SELECT coalesce(max(tree_size), 0) FROM audit_log_checkpoints) \
+          ORDER BY l.leaf_index LIMIT $3"
+    ))
+    .bind::<BigInt, _>(after)
+    .bind::<Nullable<BigInt>, _>(story_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
 }

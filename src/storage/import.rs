@@ -326,7 +326,8 @@ SELECT claim_id, 1, article_id, article_revision, span_start, span_end, 'present
   FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[])
        AS t(claim_id, article_id, article_revision, span_start, span_end)";
 
-/// In line order: the chain follows the file.
+/// In line order: the log follows the file (events of one transaction
+/// join it in id order).
 const INSERT_EVENTS: &str = "\
 INSERT INTO audit_events (actor, action, subject_type, subject_id, story_id, after_revision,
                           request_id, details)
@@ -406,7 +407,6 @@ pub(super) async fn write_batch(
                 .await?;
         }
 
-        // Events last: the chain head lock is taken as late as possible.
         let details: Vec<serde_json::Value> = batch
             .iter()
             .map(|claim| {

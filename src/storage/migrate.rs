@@ -21,6 +21,26 @@ type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;
 /// [`super::text_keys::refresh`]); returns the versions applied. Must not be
 /// called from inside an async runtime (use `spawn_blocking` there).
 pub fn run_pending(database_url: &str) -> anyhow::Result<Vec<String>> {
+    run_pending_for(database_url, None)
+}
+
+/// The role the service connects as, to be granted its rights after the
+/// migrations (see [`super::privileges`]).
+#[derive(Debug, Clone, Copy)]
+pub enum AppRole<'a> {
+    /// Made if missing (the embedded cluster, whose owner may make roles).
+    Create(&'a str),
+    /// Made by the database's administrator.
+    Existing(&'a str),
+}
+
+/// [`run_pending`], then the service's role granted its rights, all under
+/// the migration lock (several instances may start at once, and concurrent
+/// GRANTs on one table fail).
+pub fn run_pending_for(
+    database_url: &str,
+    app_role: Option<AppRole<'_>>,
+) -> anyhow::Result<Vec<String>> {
     let mut conn = SyncConn::establish(database_url)
         .map_err(|e| anyhow::anyhow!("cannot connect to the database to migrate it: {e}"))?;
     diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
@@ -31,6 +51,11 @@ pub fn run_pending(database_url: &str) -> anyhow::Result<Vec<String>> {
         .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
         .and_then(|applied| {
             super::text_keys::refresh(&mut conn)?;
+            match app_role {
+                Some(AppRole::Create(role)) => super::privileges::set_up_app_role(&mut conn, role)?,
+                Some(AppRole::Existing(role)) => super::privileges::grant(&mut conn, role)?,
+                None => {}
+            }
             Ok(applied)
         });
     diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))

@@ -3,6 +3,8 @@
 //! its revision rows and its audit event.
 
 pub mod articles;
+pub mod audit_log;
+pub mod audit_verify;
 pub mod claimreview;
 pub mod claims;
 pub mod cluster;
@@ -13,11 +15,13 @@ pub mod import;
 pub mod migrate;
 pub mod models;
 pub mod pool;
+pub mod privileges;
 pub mod query_count;
 pub mod relations;
 pub mod reviews;
 pub mod schema;
 pub mod search;
+pub mod signing_key;
 pub mod speakers;
 pub mod stories;
 pub mod text_keys;

@@ -139,17 +139,10 @@ diesel::table! {
         after_revision -> Nullable<Int4>,
         request_id -> Nullable<Text>,
         details -> Jsonb,
-        chain_seq -> Int8,
-        prev_hash -> Bytea,
-        hash -> Bytea,
-    }
-}
-
-diesel::table! {
-    audit_chain_head (singleton) {
-        singleton -> Bool,
-        last_seq -> Int8,
-        last_hash -> Bytea,
+        /// The retired hash chain, on events written before the log.
+        chain_seq -> Nullable<Int8>,
+        prev_hash -> Nullable<Bytea>,
+        hash -> Nullable<Bytea>,
     }
 }
 
@@ -247,7 +240,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_reviews,
     claim_comments,
     idempotency_keys,
-    audit_chain_head,
+    audit_log_leaves,
+    audit_log_hashes,
+    audit_log_checkpoints,
     claim_relations,
 );
 
@@ -257,3 +252,30 @@ diesel::table! {
         version -> Int4,
     }
 }
+
+diesel::table! {
+    audit_log_leaves (leaf_index) {
+        leaf_index -> Int8,
+        event_id -> Int8,
+        story_id -> Nullable<Int8>,
+        story_seq -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    audit_log_hashes (hash_index) {
+        hash_index -> Int8,
+        hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    audit_log_checkpoints (tree_size) {
+        tree_size -> Int8,
+        root_hash -> Bytea,
+        signed_note -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(audit_log_leaves -> audit_events (event_id));

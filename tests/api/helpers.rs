@@ -9,15 +9,17 @@
 
 use std::net::TcpListener;
 use std::process::{ChildStdin, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use claimtrail::app::{self, HttpSettings, Limits};
+use claimtrail::domain::audit::LogSigner;
 use claimtrail::domain::auth::Role;
+use claimtrail::sequencer::{self, SequencerSettings};
 use claimtrail::storage::cluster::{Cluster, ClusterLocale, ClusterOptions, quote_ident};
 use claimtrail::storage::events::AuditContext;
-use claimtrail::storage::{migrate, pool, users};
+use claimtrail::storage::{migrate, pool, privileges, users};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -32,6 +34,11 @@ pub const TEST_MAX_IMPORT_BYTES: u64 = 2 * 1024 * 1024;
 struct DatabaseServer {
     /// Builds a connection string for a database on the server.
     url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
+    /// The same as the role the service connects as: on the throwaway
+    /// cluster the least-privileged role the embedded default uses, so that
+    /// a missing grant fails a test; on an external server the URL's own
+    /// role (the tests cannot know its other roles' passwords).
+    app_url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
     template: String,
     /// Databases on an external server are dropped after each test.
     external: bool,
@@ -61,8 +68,10 @@ fn start_server() -> DatabaseServer {
     {
         Some(url) => {
             let base = url.clone();
+            let app_base = url.clone();
             let server = DatabaseServer {
                 url_for: Box::new(move |db| with_database(&base, db)),
+                app_url_for: Box::new(move |db| with_database(&app_base, db)),
                 template: template.clone(),
                 external: true,
                 _watchdog: None,
@@ -84,7 +93,9 @@ fn start_server() -> DatabaseServer {
         &admin,
         &[format!("CREATE DATABASE {}", quote_ident(&template))],
     );
-    migrate::run_pending(&(server.url_for)(&template)).expect("migrating the template database");
+    let app_role = (!server.external).then_some(migrate::AppRole::Create(privileges::APP_ROLE));
+    migrate::run_pending_for(&(server.url_for)(&template), app_role)
+        .expect("migrating the template database");
     server
 }
 
@@ -129,8 +140,10 @@ fn start_throwaway_cluster(template: String) -> DatabaseServer {
         .expect("starting the cluster watchdog");
     let stdin = watchdog.stdin.take();
     let cluster_url = cluster.database_url("postgres");
+    let app_url = cluster.database_url_as("postgres", privileges::APP_ROLE);
     DatabaseServer {
         url_for: Box::new(move |db| with_database(&cluster_url, db)),
+        app_url_for: Box::new(move |db| with_database(&app_url, db)),
         template,
         external: false,
         _watchdog: stdin,
@@ -219,7 +232,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let database_url = (server.url_for)(&database);
 
     let db_pool = pool::build_pool(
-        &database_url,
+        &(server.app_url_for)(&database),
         &pool::PoolSettings {
             max_size: options.pool_size,
             wait_timeout: options.pool_wait,
@@ -227,6 +240,9 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         },
     )
     .expect("building the pool");
+    let log_signer = Arc::new(
+        LogSigner::from_key(&LogSigner::generate("claimtrail.test/log").unwrap()).unwrap(),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding a random port");
     let port = listener.local_addr().unwrap().port();
     let settings = HttpSettings {
@@ -245,9 +261,20 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         token_cache_ttl: Duration::from_secs(600),
         write_rate: options.write_rate,
         write_burst: options.write_burst,
+        log_verifier_key: log_signer.verifier_key().to_owned(),
     };
-    let server = app::build_server(listener, db_pool, &settings).expect("building the server");
+    let server =
+        app::build_server(listener, db_pool.clone(), &settings).expect("building the server");
     tokio::spawn(server);
+    // The sequencer runs often, so that tests wait little for the log.
+    sequencer::spawn(
+        db_pool,
+        log_signer,
+        SequencerSettings {
+            interval: Duration::from_millis(50),
+            max_batch: 10_000,
+        },
+    );
     let mut app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
@@ -409,6 +436,42 @@ impl TestApp {
         .await
     }
 
+    /// Waits until the transparency log holds every committed event and a
+    /// checkpoint covers them; returns that signed checkpoint.
+    pub async fn log_caught_up(&self) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct State {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            events: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            size: i64,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            note: Option<String>,
+        }
+        let mut conn = self.db().await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let state: State = diesel::sql_query(
+                "SELECT (SELECT count(*) FROM audit_events) AS events, \
+                        coalesce((SELECT max(tree_size) FROM audit_log_checkpoints), -1) AS size, \
+                        (SELECT signed_note FROM audit_log_checkpoints ORDER BY tree_size DESC LIMIT 1) AS note",
+            )
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+            if state.size == state.events {
+                return state.note.unwrap();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the log did not catch up: {} events, checkpoint of {}",
+                state.events,
+                state.size
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// A direct connection to the test's database, for checks the API cannot make.
     pub async fn db(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.database_url)
@@ -418,6 +481,10 @@ impl TestApp {
 
     /// An MD5 of every row of every table of the schema, by table: equal
     /// before and after a request means the request wrote nothing at all.
+    /// The transparency log's tables are left out: the sequencer fills them
+    /// from `audit_events` on its own schedule, so they change whenever it
+    /// catches up with events written before; `audit_events` itself says
+    /// whether the request wrote one.
     pub async fn checksum(&self) -> Vec<(String, String)> {
         #[derive(diesel::QueryableByName)]
         struct Table {
@@ -432,7 +499,8 @@ impl TestApp {
         let mut conn = self.db().await;
         let tables: Vec<Table> = diesel::sql_query(
             "SELECT table_name::text AS name FROM information_schema.tables
-              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+              WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+                AND table_name NOT LIKE 'audit_log\\_%' ORDER BY 1",
         )
         .load(&mut conn)
         .await

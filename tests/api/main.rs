@@ -1,6 +1,7 @@
 //! API tests: the real app on a random port against a real PostgreSQL.
 
 mod append_only;
+mod audit_log;
 mod auth;
 mod bad_input;
 mod claimreview;

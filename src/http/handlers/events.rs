@@ -74,7 +74,7 @@ pub async fn list(
 pub struct StreamQuery {
     #[serde(alias = "story_id")]
     story: Option<i64>,
-    /// Resume after this chain position (as `Last-Event-ID` does).
+    /// Resume after this leaf index of the log (as `Last-Event-ID` does).
     after: Option<i64>,
 }
 
@@ -83,14 +83,16 @@ const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
 const HEARTBEAT_POLLS: u32 = 30;
 
-/// `GET /v1/events/stream`: the audit log as Server-Sent Events, in chain
-/// order. Each event's `id` is its chain position, so a client that
-/// reconnects with `Last-Event-ID` resumes exactly after the last event it saw.
+/// `GET /v1/events/stream`: the audit log as Server-Sent Events, in the
+/// transparency log's order, as events join it (within the merge delay).
+/// Each event's `id` is its leaf index, and the log only grows at its end,
+/// so a client that reconnects with `Last-Event-ID` resumes exactly after
+/// the last event it saw and misses none.
 #[utoipa::path(
     get,
     path = "/v1/events/stream",
     tag = "audit",
-    params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this chain position")),
+    params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this leaf index")),
     responses(
         (status = 200, description = "The audit log as Server-Sent Events, without end", content((String = "text/event-stream"))),
     ),
@@ -110,11 +112,11 @@ pub async fn stream(
                 .ok()
                 .and_then(|s| s.trim().parse::<i64>().ok())
                 .ok_or_else(|| {
-                    AppError::BadRequest("Last-Event-ID must be an event's chain position".into())
+                    AppError::BadRequest("Last-Event-ID must be an event's leaf index".into())
                 })?,
         ),
     };
-    let start = last_event_id.or(query.after).unwrap_or(0).max(0);
+    let start = last_event_id.or(query.after).unwrap_or(-1).max(-1);
     struct Cursor {
         state: web::Data<AppState>,
         story: Option<i64>,
@@ -138,29 +140,23 @@ pub async fn stream(
             ));
         }
         loop {
-            let request = crate::storage::PageRequest {
-                after: Some(c.after),
-                limit: 200,
-                order: SortOrder::Asc,
-            };
-            let filter = EventFilter {
-                story_id: c.story,
-                ..EventFilter::default()
-            };
             let found = match c.state.pool.get().await {
-                Ok(mut conn) => events::list(&mut conn, filter, request).await.ok(),
+                Ok(mut conn) => events::after_leaf(&mut conn, c.story, c.after, 200)
+                    .await
+                    .ok(),
                 Err(_) => None,
             };
-            let items = found.map(|p| p.items).unwrap_or_default();
-            if let Some(last) = items.last() {
-                c.after = last.chain_seq;
+            let items = found.unwrap_or_default();
+            if let Some(last) = items.last().and_then(|e| e.leaf_index) {
+                c.after = last;
                 c.idle = 0;
                 let mut chunk = String::new();
                 for e in &items {
                     let data = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
                     chunk.push_str(&format!(
                         "id: {}\nevent: {}\ndata: {data}\n\n",
-                        e.chain_seq, e.action
+                        e.leaf_index.unwrap_or_default(),
+                        e.action
                     ));
                 }
                 return Some((Ok(web::Bytes::from(chunk)), c));

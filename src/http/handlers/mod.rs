@@ -1,6 +1,7 @@
 //! Request handlers: decode, call storage, encode. Rules live in `domain`.
 
 pub mod articles;
+pub mod audit;
 pub mod claimreview;
 pub mod claims;
 pub mod diffs;

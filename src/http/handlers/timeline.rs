@@ -266,7 +266,7 @@ fn render_markdown(title: &str, story_id: i64, entries: &[Entry], more: bool) ->
             e.event.occurred_at.format("%Y-%m-%d %H:%M:%S UTC"),
             e.event.actor,
             describe(e),
-            e.event.chain_seq,
+            e.event.id,
             e.event.request_id.as_deref().unwrap_or("-")
         );
         for change in e.changes.iter().flatten().filter(|c| c.field != "text") {
