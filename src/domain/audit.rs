@@ -65,22 +65,6 @@ impl LeafEvent<'_> {
     }
 }
 
-/// The names of the fields a leaf holds, as the event's JSON spells them.
-pub const LEAF_FIELDS: [&str; 12] = [
-    "action",
-    "actor",
-    "after_revision",
-    "before_revision",
-    "details",
-    "id",
-    "occurred_at",
-    "request_id",
-    "story_id",
-    "story_seq",
-    "subject_id",
-    "subject_type",
-];
-
 /// A time as leaves and the API write it: RFC 3339 in UTC with exactly six
 /// fractional digits (PostgreSQL keeps microseconds), so that the text in an
 /// event's JSON is the text its leaf hashed.

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt, Binary, Bool, Jsonb, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Binary, Bool, Nullable, Text, Timestamptz};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tlog_tiles::tlog::{
@@ -15,72 +15,12 @@ use tlog_tiles::tlog::{
     stored_hashes_for_record_hash, tree_hash,
 };
 
-use crate::domain::audit::{LeafEvent, LogSigner};
+use super::events::{EventView, VIEW_COLUMNS};
+use crate::domain::audit::LogSigner;
 use crate::error::{AppError, AppResult};
 
 /// Only one sequencer integrates at a time, whichever instance runs it.
 const SEQUENCER_LOCK_KEY: i64 = 0x636c_6169_6d6c;
-
-/// An event with what its leaf records, as stored.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct StoredEvent {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = Timestamptz)]
-    pub occurred_at: DateTime<Utc>,
-    #[diesel(sql_type = Text)]
-    pub actor: String,
-    #[diesel(sql_type = Text)]
-    pub action: String,
-    #[diesel(sql_type = Text)]
-    pub subject_type: String,
-    #[diesel(sql_type = BigInt)]
-    pub subject_id: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub story_id: Option<i64>,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
-    pub before_revision: Option<i32>,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
-    pub after_revision: Option<i32>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub request_id: Option<String>,
-    #[diesel(sql_type = Jsonb)]
-    pub details: serde_json::Value,
-}
-
-/// An event at its place in the log.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct StoredLeaf {
-    #[diesel(sql_type = BigInt)]
-    pub leaf_index: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub story_seq: Option<i64>,
-    #[diesel(embed)]
-    pub event: StoredEvent,
-}
-
-impl StoredLeaf {
-    pub fn leaf_event(&self) -> LeafEvent<'_> {
-        let e = &self.event;
-        LeafEvent {
-            id: e.id,
-            occurred_at: e.occurred_at,
-            actor: &e.actor,
-            action: &e.action,
-            subject_type: &e.subject_type,
-            subject_id: e.subject_id,
-            story_id: e.story_id,
-            story_seq: self.story_seq,
-            before_revision: e.before_revision,
-            after_revision: e.after_revision,
-            request_id: e.request_id.as_deref(),
-            details: &e.details,
-        }
-    }
-}
-
-const LEAF_COLUMNS: &str = "l.leaf_index, l.story_seq, e.id, e.occurred_at, e.actor, e.action, \
-     e.subject_type, e.subject_id, e.story_id, e.before_revision, e.after_revision, e.request_id, e.details";
 
 /// What one sequencer step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +80,8 @@ pub async fn integrate(
             // checkpoint to save.
             leaves + added
         };
-        let batch: Vec<StoredLeaf> = diesel::sql_query(format!(
-            "SELECT {LEAF_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
+        let batch: Vec<EventView> = diesel::sql_query(format!(
+            "SELECT {VIEW_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
               WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index"
         ))
         .bind::<BigInt, _>(hashed as i64)
@@ -364,8 +304,8 @@ pub async fn inclusion_proof(
     event_id: i64,
     tree_size: Option<u64>,
 ) -> AppResult<InclusionProof> {
-    let leaf: Option<StoredLeaf> = diesel::sql_query(format!(
-        "SELECT {LEAF_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
+    let leaf: Option<EventView> = diesel::sql_query(format!(
+        "SELECT {VIEW_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
           WHERE l.event_id = $1"
     ))
     .bind::<BigInt, _>(event_id)
@@ -391,7 +331,7 @@ pub async fn inclusion_proof(
         });
     };
     let size = proof_size(conn, tree_size).await?;
-    let index = leaf.leaf_index as u64;
+    let index = leaf.leaf_index.unwrap_or_default() as u64;
     if index >= size {
         return Err(AppError::invalid(
             "tree_size",
@@ -439,8 +379,8 @@ pub async fn story_proofs(
     limit: i64,
 ) -> AppResult<(u64, Vec<(i64, InclusionProof)>)> {
     let size = proof_size(conn, tree_size).await?;
-    let leaves: Vec<StoredLeaf> = diesel::sql_query(format!(
-        "SELECT {LEAF_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
+    let leaves: Vec<EventView> = diesel::sql_query(format!(
+        "SELECT {VIEW_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
           WHERE l.story_id = $1 AND l.story_seq > $2 AND l.leaf_index < $3 \
           ORDER BY l.story_seq LIMIT $4"
     ))
@@ -452,12 +392,12 @@ pub async fn story_proofs(
     .await?;
     let mut out = Vec::with_capacity(leaves.len());
     for leaf in leaves {
-        let index = leaf.leaf_index as u64;
+        let index = leaf.leaf_index.unwrap_or_default() as u64;
         let hashes = prove(conn, |r| prove_record(size, index, r)).await?;
         out.push((
             leaf.story_seq.unwrap_or(0),
             InclusionProof {
-                event_id: leaf.event.id,
+                event_id: leaf.id,
                 leaf_index: index,
                 tree_size: size,
                 leaf: leaf.leaf_event().encode(),

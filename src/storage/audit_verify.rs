@@ -13,7 +13,8 @@ use tlog_tiles::tlog::{
     stored_hashes_for_record_hash, tree_hash,
 };
 
-use super::audit_log::{StoredLeaf, latest_checkpoint};
+use super::audit_log::latest_checkpoint;
+use super::events::{EventView, VIEW_COLUMNS};
 use crate::domain::audit::{VerifiedCheckpoint, verify_checkpoint};
 use crate::error::AppResult;
 
@@ -101,29 +102,27 @@ pub async fn verify(
     let mut leaves: u64 = 0;
     let mut first_wrong_leaf: Option<String> = None;
     loop {
-        let batch: Vec<StoredLeaf> = diesel::sql_query(
-            "SELECT l.leaf_index, l.story_seq, e.id, e.occurred_at, e.actor, e.action, e.subject_type, \
-                    e.subject_id, e.story_id, e.before_revision, e.after_revision, e.request_id, e.details \
-               FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
-              WHERE l.leaf_index >= $1 ORDER BY l.leaf_index LIMIT $2",
-        )
+        let batch: Vec<EventView> = diesel::sql_query(format!(
+            "SELECT {VIEW_COLUMNS} FROM audit_log_leaves l JOIN audit_events e ON e.id = l.event_id \
+              WHERE l.leaf_index >= $1 ORDER BY l.leaf_index LIMIT $2"
+        ))
         .bind::<BigInt, _>(leaves as i64)
         .bind::<BigInt, _>(BATCH)
         .load(conn)
         .await?;
         let stored = stored_level_zero(conn, leaves, batch.len() as u64).await?;
         for (leaf, stored_hash) in batch.iter().zip(stored) {
-            if leaf.leaf_index as u64 != leaves {
+            let index = leaf.leaf_index.unwrap_or(-1);
+            if index != leaves as i64 {
                 return Ok(Verdict::Tampered(format!(
-                    "leaf {leaves} is missing (the next leaf is {}): an event was removed",
-                    leaf.leaf_index
+                    "leaf {leaves} is missing (the next leaf is {index}): an event was removed"
                 )));
             }
             let hash = leaf.leaf_event().hash();
             if first_wrong_leaf.is_none() && stored_hash.is_some_and(|s| s != hash) {
                 first_wrong_leaf = Some(format!(
                     "leaf {leaves} (event {}) does not hash to what the log recorded for it: the event was changed",
-                    leaf.event.id
+                    leaf.id
                 ));
             }
             let new = stored_hashes_for_record_hash(leaves, hash, &recomputed)

@@ -767,3 +767,87 @@ async fn an_event_not_yet_in_the_log_has_no_proof_yet() {
     let proof = app.get_json(&format!("/v1/audit/events/{id}/proof")).await;
     assert_eq!(proof["event_id"], id);
 }
+
+#[tokio::test]
+async fn events_of_the_retired_hash_chain_join_the_log_in_chain_order() {
+    use claimtrail::domain::audit::LogSigner;
+    use claimtrail::storage::{audit_log, audit_verify, migrate};
+    use diesel::Connection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness;
+
+    let url = crate::helpers::empty_database();
+    // The schema as it was before the log, and events chained in an order
+    // that is not their id order (as commit order can be).
+    let before_url = url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn =
+            <AsyncConnectionWrapper<diesel_async::AsyncPgConnection> as Connection>::establish(
+                &before_url,
+            )
+            .unwrap();
+        loop {
+            let pending = conn.pending_migrations(migrate::MIGRATIONS).unwrap();
+            let next = <[_]>::first(&pending).expect("the log's migration is pending");
+            if next.name().to_string().ends_with("_transparency_log") {
+                break;
+            }
+            conn.run_migration(next.as_ref()).unwrap();
+        }
+        for sql in [
+            "INSERT INTO stories (id, slug, title) VALUES (1, 'old-story', 'Old story')",
+            "INSERT INTO audit_events (id, actor, action, subject_type, subject_id, story_id) VALUES (10, 'ana', 'story.created', 'story', 1, 1)",
+            "INSERT INTO audit_events (id, actor, action, subject_type, subject_id) VALUES (5, 'ana', 'user.created', 'user', 1)",
+            "INSERT INTO audit_events (id, actor, action, subject_type, subject_id, story_id) VALUES (7, 'eva', 'claim.created', 'claim', 1, 1)",
+        ] {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap();
+        }
+        migrate::run_pending(&before_url).unwrap();
+    })
+    .await
+    .unwrap();
+
+    let signer = LogSigner::from_key(&LogSigner::generate("claimtrail.test/log").unwrap()).unwrap();
+    let mut conn = diesel_async::AsyncPgConnection::establish(&url)
+        .await
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO audit_events (actor, action, subject_type, subject_id, story_id) VALUES ('new', 'claim.revised', 'claim', 1, 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    while audit_log::integrate(&mut conn, &signer, 2)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Leaf {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        event_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        story_seq: Option<i64>,
+    }
+    let leaves: Vec<Leaf> =
+        diesel::sql_query("SELECT event_id, story_seq FROM audit_log_leaves ORDER BY leaf_index")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    let pairs: Vec<(i64, Option<i64>)> = leaves.iter().map(|l| (l.event_id, l.story_seq)).collect();
+    assert_eq!(
+        pairs[..3],
+        [(10, Some(1)), (5, None), (7, Some(2))],
+        "chain order kept"
+    );
+    assert_eq!(pairs.len(), 4);
+    assert_eq!(pairs[3].1, Some(3), "a new event continues its story");
+    let verdict = audit_verify::verify(&mut conn, signer.verifier_key(), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, audit_verify::Verdict::Intact(ref s) if s.leaves == 4),
+        "{verdict:?}"
+    );
+}

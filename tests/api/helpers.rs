@@ -287,6 +287,23 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     app
 }
 
+/// A new, empty database on the test server (no migrations), as its
+/// superuser: for tests of the migrations themselves.
+pub fn empty_database() -> String {
+    let server = server();
+    let name = format!(
+        "ct_empty_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = (server.url_for)("postgres");
+    let create = format!("CREATE DATABASE {}", quote_ident(&name));
+    std::thread::spawn(move || run_admin(&admin, &[create]))
+        .join()
+        .unwrap();
+    (server.url_for)(&name)
+}
+
 /// An HTTP client that sends this bearer token (or none).
 pub fn client_with(token: Option<&str>) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
