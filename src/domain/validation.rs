@@ -33,28 +33,28 @@ impl Validator {
         }
     }
 
-    /// A required text: trimmed, not empty, at most `max` characters, no NUL.
-    /// Returns the trimmed value.
+    /// A required text, kept exactly as sent (a claim's words, a cue, a
+    /// reason: what the source said, so that diffs rebuild it): not blank,
+    /// at most `max` characters, no NUL.
     pub fn required_text(&mut self, field: &str, value: &str, max: usize) -> String {
-        let trimmed = value.trim();
-        if trimmed.is_empty() {
-            self.error(field, "must not be empty");
+        if value.trim().is_empty() {
+            self.error(field, "must not be empty or only white space");
         } else {
-            self.text_content(field, trimmed, max);
+            self.text_content(field, value, max);
         }
-        trimmed.to_owned()
+        value.to_owned()
     }
 
-    /// An optional text: trimmed, empty becomes absent.
+    /// An optional text, kept exactly as sent; a blank one is absent.
     pub fn optional_text(
         &mut self,
         field: &str,
         value: Option<&str>,
         max: usize,
     ) -> Option<String> {
-        let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
-        self.text_content(field, trimmed, max);
-        Some(trimmed.to_owned())
+        let value = value.filter(|v| !v.trim().is_empty())?;
+        self.text_content(field, value, max);
+        Some(value.to_owned())
     }
 
     /// A name, title or alias in its stored form ([`clean_name`]: NFC, white
@@ -104,8 +104,8 @@ impl Validator {
         out
     }
 
-    /// A list of short texts (aliases, hedge cues): each trimmed and non-empty,
-    /// duplicates dropped with their order kept.
+    /// A list of short texts (hedge cues): each kept exactly and not blank,
+    /// exact duplicates dropped with their order kept.
     pub fn text_list(&mut self, field: &str, values: &[String], max_items: usize) -> Vec<String> {
         if values.len() > max_items {
             self.error(field, format!("must have at most {max_items} entries"));
