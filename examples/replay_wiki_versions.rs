@@ -46,7 +46,9 @@ fn args() -> Args {
     let mut args = Args {
         dir: PathBuf::new(),
         url: "http://127.0.0.1:8080".into(),
-        token: std::env::var("CLAIMTRAIL_TOKEN").ok().filter(|t| !t.is_empty()),
+        token: std::env::var("CLAIMTRAIL_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
         limit: usize::MAX,
     };
     let fail = |why: &str| -> ! {
@@ -56,7 +58,9 @@ fn args() -> Args {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--url" => args.url = it.next().unwrap_or_else(|| fail("--url needs a value")),
-            "--token" => args.token = Some(it.next().unwrap_or_else(|| fail("--token needs a value"))),
+            "--token" => {
+                args.token = Some(it.next().unwrap_or_else(|| fail("--token needs a value")))
+            }
             "--limit" => {
                 args.limit = it
                     .next()
@@ -70,14 +74,17 @@ fn args() -> Args {
         fail("DIR must be a folder of documents");
     }
     if args.token.is_none() {
-        fail("a bearer token is needed: --token TOKEN or CLAIMTRAIL_TOKEN (claimtrail token create --user NAME)");
+        fail(
+            "a bearer token is needed: --token TOKEN or CLAIMTRAIL_TOKEN (claimtrail token create --user NAME)",
+        );
     }
     args
 }
 
 /// The versions of a document, oldest first (`0.txt`, `1.txt`, …).
 fn versions(doc: &Path) -> Result<Vec<String>, String> {
-    let entries = std::fs::read_dir(doc).map_err(|e| format!("cannot read {}: {e}", doc.display()))?;
+    let entries =
+        std::fs::read_dir(doc).map_err(|e| format!("cannot read {}: {e}", doc.display()))?;
     let mut files: Vec<(usize, PathBuf)> = entries
         .flatten()
         .filter_map(|e| {
@@ -149,7 +156,11 @@ async fn replay(
     speaker_id: i64,
     totals: &mut Totals,
 ) -> Result<(), String> {
-    let title = doc.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let title = doc
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let (status, story) = client
         .post(
             "/v1/stories",
@@ -278,7 +289,13 @@ async fn main() {
     };
 
     let mut docs: Vec<PathBuf> = std::fs::read_dir(&args.dir)
-        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     docs.sort();
     docs.truncate(args.limit);
@@ -295,7 +312,12 @@ async fn main() {
             }
         };
         if texts.is_empty() || texts.iter().any(|t| t.trim().is_empty()) {
-            skipped.push(doc.file_name().unwrap_or_default().to_string_lossy().into_owned());
+            skipped.push(
+                doc.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
             continue;
         }
         totals.documents += 1;
@@ -304,7 +326,10 @@ async fn main() {
         }
     }
     println!("documents replayed:   {}", totals.documents);
-    println!("skipped:              {} (no versions, or an empty one)", skipped.len());
+    println!(
+        "skipped:              {} (no versions, or an empty one)",
+        skipped.len()
+    );
     for name in skipped.iter().take(10) {
         println!("  {name}");
     }

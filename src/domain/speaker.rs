@@ -41,6 +41,9 @@ pub struct ValidSpeaker {
     pub role: Option<String>,
     pub affiliation: Option<String>,
     pub aliases: Vec<String>,
+    /// Fields stored in a cleaned form (NFC, white space, invisible
+    /// characters), for the response to name.
+    pub normalized: Vec<String>,
 }
 
 impl NewSpeaker {
@@ -53,6 +56,7 @@ impl NewSpeaker {
         let mut aliases = v.name_list("aliases", &self.aliases, 100);
         let name_key = match_key(&name);
         aliases.retain(|a| match_key(a) != name_key);
+        let normalized = v.normalized();
         v.finish()?;
         Ok(ValidSpeaker {
             name,
@@ -60,6 +64,7 @@ impl NewSpeaker {
             role,
             affiliation,
             aliases,
+            normalized,
         })
     }
 }
@@ -102,6 +107,7 @@ mod tests {
         .validate()
         .unwrap();
         assert_eq!(speaker.name, "José Núñez");
+        assert_eq!(speaker.normalized, ["name", "affiliation"]);
         assert_eq!(speaker.role, None);
         assert_eq!(
             speaker.affiliation.as_deref(),

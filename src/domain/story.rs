@@ -22,6 +22,8 @@ pub struct ValidStory {
     pub title: String,
     pub slug: String,
     pub description: Option<String>,
+    /// Fields stored in a cleaned form, for the response to name.
+    pub normalized: Vec<String>,
 }
 
 impl NewStory {
@@ -53,11 +55,13 @@ impl NewStory {
             "slug",
             "must be at most 200 characters",
         );
+        let normalized = v.normalized();
         v.finish()?;
         Ok(ValidStory {
             title,
             slug,
             description,
+            normalized,
         })
     }
 }

@@ -16,6 +16,8 @@ pub const MAX_CLAIM_TEXT: usize = 20_000;
 #[derive(Debug, Default)]
 pub struct Validator {
     errors: Vec<FieldError>,
+    /// Fields stored in another form than sent ([`Validator::name`]).
+    normalized: Vec<String>,
 }
 
 impl Validator {
@@ -66,6 +68,9 @@ impl Validator {
             return String::new();
         }
         let cleaned = clean_name(value);
+        if cleaned != value {
+            self.normalized.push(field.to_owned());
+        }
         if match_key(&cleaned).is_empty() {
             self.error(field, "must not be empty (or only invisible characters)");
         } else {
@@ -149,6 +154,12 @@ impl Validator {
         if value <= 0 {
             self.error(field, "must be a positive id");
         }
+    }
+
+    /// The fields whose stored form differs from what was sent, for the
+    /// response to name (names are cleaned; everything else is kept).
+    pub fn normalized(&self) -> Vec<String> {
+        self.normalized.clone()
     }
 
     pub fn finish(self) -> Result<(), AppError> {
@@ -318,28 +329,39 @@ mod tests {
     }
 
     #[test]
-    fn lists_are_trimmed_and_deduplicated() {
+    fn lists_keep_their_entries_exactly_and_drop_repeats() {
         let mut v = Validator::new();
         let list = v.text_list(
             "hedges",
             &[
                 " apparently ".into(),
-                "apparently".into(),
+                " apparently ".into(),
                 "reportedly".into(),
             ],
             5,
         );
         assert!(v.finish().is_ok());
-        assert_eq!(list, ["apparently", "reportedly"]);
+        assert_eq!(list, [" apparently ", "reportedly"]);
+        let mut v = Validator::new();
+        v.text_list("hedges", &["  ".into()], 5);
+        assert!(v.finish().is_err(), "a blank entry is refused");
     }
 
     #[test]
-    fn empty_optional_text_is_absent() {
+    fn texts_are_kept_exactly_and_blank_ones_refused() {
         let mut v = Validator::new();
-        assert_eq!(v.optional_text("role", Some("   "), 10), None);
+        assert_eq!(v.optional_text("cue", Some("   "), 10), None);
         assert_eq!(
-            v.optional_text("role", Some(" PM "), 10).as_deref(),
-            Some("PM")
+            v.optional_text("cue", Some(" said "), 10).as_deref(),
+            Some(" said ")
         );
+        assert_eq!(
+            v.required_text("text", "\u{a0}We will.\n", 50),
+            "\u{a0}We will.\n"
+        );
+        assert!(v.finish().is_ok());
+        let mut v = Validator::new();
+        v.required_text("text", " \t\u{3000}", 50);
+        assert!(v.finish().is_err());
     }
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod extract;
 pub mod handlers;
 pub mod idempotency;
+pub mod normalized;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;

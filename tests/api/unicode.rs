@@ -92,6 +92,15 @@ async fn names_are_stored_composed_without_invisible_characters() {
         .await;
     assert_eq!(speaker["name"], "José Núñez");
     assert_eq!(speaker["role"], "Ministro del Interior");
+    // The response names what was cleaned; a clean name changes nothing.
+    assert_eq!(speaker["normalized"], json!(["name", "role"]));
+    let clean = app
+        .create(
+            "/v1/speakers",
+            json!({ "name": "Ana Robles", "kind": "person" }),
+        )
+        .await;
+    assert!(clean.get("normalized").is_none(), "{clean}");
     let res = app
         .post_json(
             "/v1/speakers",
@@ -285,4 +294,51 @@ async fn keys_of_rows_written_before_they_existed_are_made_at_start() {
         )
         .await;
     assert_eq!(again["speaker_id"], zola);
+}
+
+#[tokio::test]
+async fn claim_text_cue_and_hedges_are_kept_exactly_as_sent() {
+    let app = spawn_app().await;
+    let story = app.story("Exact").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let text = "  \u{201c}We will not stop,\u{201d} she said.\n";
+    let claim = app
+        .create(
+            "/v1/claims",
+            json!({ "story_id": story, "speaker_id": speaker, "kind": "direct_quote", "text": text,
+                    "cue": " told reporters ", "hedges": [" reportedly"] }),
+        )
+        .await;
+    let id = claim["id"].as_i64().unwrap();
+    let read = app.get_json(&format!("/v1/claims/{id}")).await;
+    assert_eq!(read["text"], text);
+    assert_eq!(read["cue"], " told reporters ");
+    assert_eq!(read["hedges"], json!([" reportedly"]));
+    // A change of white space alone is a change, and its diff rebuilds it.
+    let res = app
+        .patch_json(
+            &format!("/v1/claims/{id}"),
+            &json!({ "text": text.trim(), "reason": "trimmed" }),
+            Some("\"1\""),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let diff = app
+        .get_json(&format!("/v1/claims/{id}/diff?from=1&to=2"))
+        .await;
+    let ops: Vec<claimtrail::domain::diff::TextOp> =
+        serde_json::from_value(diff["text"]["ops"].clone()).unwrap();
+    assert_eq!(
+        claimtrail::domain::diff::apply_ops(text, &ops).as_deref(),
+        Ok(text.trim())
+    );
+    // Blank is not text.
+    let res = app
+        .post_json(
+            "/v1/claims",
+            &json!({ "story_id": story, "speaker_id": speaker, "kind": "paraphrase", "text": " \n\u{3000}" }),
+        )
+        .await;
+    let problem = assert_problem(res, 422).await;
+    assert_eq!(invalid_fields(&problem), ["text"]);
 }

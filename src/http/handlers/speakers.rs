@@ -10,6 +10,7 @@ use crate::domain::speaker::{NewSpeaker, SpeakerKind};
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
+use crate::http::normalized::WithNormalized;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::speakers::{self, SpeakerFilter};
@@ -21,7 +22,7 @@ use crate::storage::speakers::{self, SpeakerFilter};
     params(IdempotencyKey),
     request_body = NewSpeaker,
     responses(
-        (status = 201, description = "The speaker", body = crate::storage::models::Speaker, headers(("Location" = String, description = "Where the new resource is"))),
+        (status = 201, description = "The speaker as stored; `normalized` (an array of field names, left out when empty) names the fields stored in a cleaned form: NFC, white space collapsed, invisible characters removed", body = crate::storage::models::Speaker, headers(("Location" = String, description = "Where the new resource is"))),
     ),
 )]
 pub async fn create(
@@ -35,8 +36,13 @@ pub async fn create(
     let speaker = body.validate()?;
     let ctx = caller.audit();
     once(&state, &req, &ctx.actor, key, async |conn| {
+        let normalized = speaker.normalized.clone();
         let created = speakers::create(conn, &ctx, speaker).await?;
-        Ok(Reply::json(StatusCode::CREATED, &created)?
+        let body = WithNormalized {
+            record: &created,
+            normalized: &normalized,
+        };
+        Ok(Reply::json(StatusCode::CREATED, &body)?
             .location(format!("/v1/speakers/{}", created.id)))
     })
     .await

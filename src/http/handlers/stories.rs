@@ -9,6 +9,7 @@ use crate::domain::story::NewStory;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
+use crate::http::normalized::WithNormalized;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::stories;
 
@@ -19,7 +20,7 @@ use crate::storage::stories;
     params(IdempotencyKey),
     request_body = NewStory,
     responses(
-        (status = 201, description = "The story", body = crate::storage::models::Story, headers(("Location" = String, description = "Where the new resource is"))),
+        (status = 201, description = "The story as stored; `normalized` (an array of field names, left out when empty) names the fields stored in a cleaned form", body = crate::storage::models::Story, headers(("Location" = String, description = "Where the new resource is"))),
     ),
 )]
 pub async fn create(
@@ -33,9 +34,16 @@ pub async fn create(
     let story = body.validate()?;
     let ctx = caller.audit();
     once(&state, &req, &ctx.actor, key, async |conn| {
+        let normalized = story.normalized.clone();
         let created = stories::create(conn, &ctx, story).await?;
-        Ok(Reply::json(StatusCode::CREATED, &created)?
-            .location(format!("/v1/stories/{}", created.id)))
+        let body = WithNormalized {
+            record: &created,
+            normalized: &normalized,
+        };
+        Ok(
+            Reply::json(StatusCode::CREATED, &body)?
+                .location(format!("/v1/stories/{}", created.id)),
+        )
     })
     .await
 }
