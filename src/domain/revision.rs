@@ -48,23 +48,36 @@ pub fn etag(revision: i32) -> String {
 /// What an If-Match header asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {
-    /// `*`: any current revision will do.
+    /// Whatever the current revision is: only for writes the service makes
+    /// itself (a ClaimReview import reviewing the claim it just matched).
+    /// Clients cannot send it: `If-Match: *` is refused.
     Any,
     /// One or more revisions; the write proceeds if the current one is listed.
     Revisions(Vec<i32>),
 }
 
 impl IfMatch {
-    /// Parses an If-Match value such as `"3"`, `W/"3"`, `"2", "3"` or `*`.
+    /// Parses an If-Match value such as `"3"` or `"2", "3"`. A change must
+    /// name the revision it was based on, exactly: `*` names none (428:
+    /// 32 writers sending it would each overwrite the others unseen), and a
+    /// weak tag (`W/"3"`) is not an exact match (400).
     pub fn parse(header: &str) -> Result<Self, AppError> {
         let header = header.trim();
         if header == "*" {
-            return Ok(IfMatch::Any);
+            return Err(AppError::PreconditionRequired(
+                "If-Match: * does not name the revision your change is based on; send the ETag you read \
+                 (GET the resource, then If-Match: \"<its revision>\")"
+                    .into(),
+            ));
         }
         let mut revisions = Vec::new();
         for part in header.split(',') {
             let tag = part.trim();
-            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            if tag.starts_with("W/") {
+                return Err(AppError::BadRequest(format!(
+                    "If-Match {tag} is a weak entity tag; writes need the strong ETag of the revision they are based on, such as \"3\""
+                )));
+            }
             let inner = tag
                 .strip_prefix('"')
                 .and_then(|t| t.strip_suffix('"'))
@@ -125,20 +138,27 @@ mod tests {
     }
 
     #[test]
-    fn if_match_accepts_strong_weak_lists_and_star() {
+    fn if_match_takes_strong_tags_and_lists_only() {
         assert_eq!(
             IfMatch::parse("\"3\"").unwrap(),
-            IfMatch::Revisions(vec![3])
-        );
-        assert_eq!(
-            IfMatch::parse("W/\"3\"").unwrap(),
             IfMatch::Revisions(vec![3])
         );
         assert_eq!(
             IfMatch::parse("\"2\", \"3\"").unwrap(),
             IfMatch::Revisions(vec![2, 3])
         );
-        assert_eq!(IfMatch::parse("*").unwrap(), IfMatch::Any);
+        assert!(matches!(
+            IfMatch::parse("*"),
+            Err(AppError::PreconditionRequired(_))
+        ));
+        assert!(matches!(
+            IfMatch::parse("W/\"3\""),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(matches!(
+            IfMatch::parse("\"2\", W/\"3\""),
+            Err(AppError::BadRequest(_))
+        ));
         assert!(IfMatch::parse("3").is_err());
         assert!(IfMatch::parse("\"abc\"").is_err());
     }

@@ -127,9 +127,10 @@ pub fn time_param(
 #[derive(utoipa::IntoParams)]
 #[into_params(names("If-Match"), parameter_in = Header)]
 pub struct IfMatchHeader(
-    /// The ETag of the revision the write applies to (`"3"`); 412 when the
-    /// claim has moved on, 428 when absent.
-    #[param(value_type = String, pattern = "^(\\*|(W/)?\"[0-9]{1,9}\"(\\s*,\\s*(W/)?\"[0-9]{1,9}\")*)$")]
+    /// The strong ETag of the revision the write is based on (`"3"`); 412
+    /// when the claim has moved on, 428 when absent or `*`, 400 for a weak
+    /// tag.
+    #[param(value_type = String, pattern = "^\"[0-9]{1,9}\"(\\s*,\\s*\"[0-9]{1,9}\")*$")]
     pub IfMatch,
 );
 

@@ -111,7 +111,7 @@ async fn bad_requests_get_problems_and_write_nothing() {
             .client
             .request(method.parse().unwrap(), app.url(&path))
             .header("content-type", content_type)
-            .header("if-match", "*")
+            .header("if-match", "\"1\"")
             .body(body.clone())
             .send()
             .await

@@ -233,3 +233,72 @@ async fn concurrent_writers_never_lose_an_update_or_leave_a_gap() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_change_must_name_the_revision_it_is_based_on() {
+    let app = spawn_app().await;
+    let story = app.story("No wildcard").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let id = app
+        .claim(story, speaker, "The port reopens on Monday")
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/claims/{id}");
+    // 32 writers at once, each sending If-Match: *: none may overwrite the
+    // others unseen, so none is let through.
+    let writes = (0..32).map(|i| {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        async move {
+            client
+                .patch(url)
+                .header("if-match", "*")
+                .json(&json!({ "text": format!("Version {i}"), "reason": "race" }))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    for res in futures_util::future::join_all(writes).await {
+        let problem = assert_problem(res, 428).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("ETag"),
+            "{problem}"
+        );
+    }
+    // A weak tag is not an exact revision.
+    let res = app
+        .patch_json(
+            &path,
+            &json!({ "text": "Weak", "reason": "r" }),
+            Some("W/\"1\""),
+        )
+        .await;
+    let problem = assert_problem(res, 400).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("weak"),
+        "{problem}"
+    );
+    // Status changes and reviews follow the same rule.
+    for (route, body) in [
+        ("status", json!({ "status": "in_review", "reason": "r" })),
+        ("reviews", json!({ "verdict": "false", "rationale": "r" })),
+    ] {
+        let res = app
+            .client
+            .post(app.url(&format!("{path}/{route}")))
+            .header("if-match", "*")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 428).await;
+    }
+    let revisions = app.get_json(&format!("{path}/revisions")).await;
+    assert_eq!(
+        revisions["items"].as_array().unwrap().len(),
+        1,
+        "nothing was written"
+    );
+}

@@ -170,7 +170,7 @@ async fn reviews_bind_to_a_revision_set_the_status_and_supersede() {
     assert_problem(
         reviewer
             .post(app.url(&format!("{path}/reviews")))
-            .header("if-match", "*")
+            .header("if-match", "\"1\"")
             .json(&json!({ "verdict": "maybe", "rationale": "x" }))
             .send()
             .await
