@@ -1,7 +1,7 @@
 //! Claims: attributed statements, their state, and how a change produces the
 //! next revision.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::text_enum;
 use super::validation::{MAX_CLAIM_TEXT, MAX_SHORT_TEXT, Validator, objects};
@@ -259,15 +259,6 @@ impl NewClaim {
     }
 }
 
-/// Tells "absent" (keep the value) from `null` (clear it) in a PATCH body.
-fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// A PATCH body: any field of a new claim, plus the reason for the change.
 /// Absent fields are kept; `null` clears an optional field.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -280,11 +271,11 @@ pub struct ClaimPatch {
     #[schema(min_length = 1)]
     pub text: Option<String>,
     pub kind: Option<ClaimKind>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::validation::present")]
     pub cue: Option<Option<String>>,
     #[serde(default, deserialize_with = "objects::present_option")]
     pub when: Option<Option<SaidWhenInput>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::validation::present")]
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<Option<f64>>,
     pub hedges: Option<Vec<String>>,

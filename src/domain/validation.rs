@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::text::{clean_name, match_key};
@@ -169,6 +170,17 @@ impl Validator {
             Err(AppError::Validation(self.errors))
         }
     }
+}
+
+/// Tells "absent" (keep the value) from `null` (clear it) in a PATCH body:
+/// `#[serde(default, deserialize_with = "present")]` on an
+/// `Option<Option<T>>` field.
+pub fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// `deserialize_with` helpers for structs nested in request bodies: serde's

@@ -30,6 +30,7 @@ use crate::domain::claim::{
 };
 use crate::domain::diff::{Alignment, Carried};
 use crate::domain::revision::{IfMatch, RevisionNumber, diff_range};
+use crate::domain::speaker::distinct_aliases;
 use crate::domain::status;
 use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenView;
@@ -95,6 +96,10 @@ pub struct ClaimRevisionView {
     pub revision: i32,
     pub story_id: i64,
     pub speaker_id: i64,
+    /// The speaker's revision when this claim revision was written:
+    /// `GET /v1/speakers/{speaker_id}/revisions/{speaker_revision}` is the
+    /// speaker as it was then (its name, role, affiliation).
+    pub speaker_revision: i32,
     pub text: String,
     pub kind: ClaimKind,
     pub cue: Option<String>,
@@ -145,6 +150,7 @@ fn revision_view(row: ClaimRevisionRow, appearances: &[AppearanceRow]) -> ClaimR
         revision: row.revision,
         story_id: row.story_id,
         speaker_id: row.speaker_id,
+        speaker_revision: row.speaker_revision,
         when: row.when().map(|w| w.view()),
         text: row.text,
         kind: row.kind,
@@ -1224,6 +1230,30 @@ pub async fn merge_speakers(
                 format!("speaker {into} was itself merged away"),
             ));
         }
+        // Both speakers get a revision first, so that the moved claims'
+        // revisions point at the survivor as it is after the merge: it
+        // takes the other's name and aliases as aliases, and the other
+        // records where it went.
+        let reason = format!(
+            "speaker {from} ({}) merged into speaker {into} ({})",
+            source.name, target.name
+        );
+        let mut survivor = target.fields();
+        survivor.aliases.push(source.name.clone());
+        survivor.aliases.extend(source.aliases.iter().cloned());
+        survivor.aliases = distinct_aliases(&survivor.name, survivor.aliases);
+        let merged = super::speakers::write_revision(
+            conn,
+            ctx,
+            &target,
+            &survivor,
+            &reason,
+            json!({ "merged_from": from }),
+        )
+        .await?;
+        let mut gone = source.fields();
+        gone.merged_into = Some(into);
+        super::speakers::write_revision(conn, ctx, &source, &gone, &reason, json!({})).await?;
         // Lock every claim to move before writing, in id order (no deadlock
         // with another writer of the same claims).
         let ids: Vec<i64> = claims::table
@@ -1233,10 +1263,6 @@ pub async fn merge_speakers(
             .for_update()
             .load(conn)
             .await?;
-        let reason = format!(
-            "speaker {from} ({}) merged into speaker {into} ({})",
-            source.name, target.name
-        );
         for id in &ids {
             let head: ClaimRow = claims::table
                 .find(*id)
@@ -1265,14 +1291,6 @@ pub async fn merge_speakers(
             )
             .await?;
         }
-        let mut aliases = target.aliases.clone();
-        aliases.push(source.name.clone());
-        aliases.extend(source.aliases.iter().cloned());
-        let merged = super::speakers::set_aliases(conn, &target, aliases).await?;
-        diesel::update(sp::table.find(from))
-            .set(sp::merged_into.eq(into))
-            .execute(conn)
-            .await?;
         events::record(
             conn,
             ctx,

@@ -9,7 +9,7 @@ use super::text_keys::ClaimKeys;
 use crate::domain::claim::{
     Appearance, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus,
 };
-use crate::domain::speaker::SpeakerKind;
+use crate::domain::speaker::{SpeakerFields, SpeakerKind};
 use crate::domain::when::{SaidWhen, TimePrecision};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -42,6 +42,77 @@ pub struct Speaker {
     pub created_at: DateTime<Utc>,
     /// Set when this record was merged into another speaker.
     pub merged_into: Option<i64>,
+    /// The current revision: the speaker's ETag.
+    pub revision: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Speaker {
+    pub fn fields(&self) -> SpeakerFields {
+        SpeakerFields {
+            name: self.name.clone(),
+            kind: self.kind,
+            role: self.role.clone(),
+            affiliation: self.affiliation.clone(),
+            aliases: self.aliases.clone(),
+            merged_into: self.merged_into,
+        }
+    }
+}
+
+/// One immutable revision of a speaker.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = speaker_revisions, check_for_backend(diesel::pg::Pg))]
+pub struct SpeakerRevisionRow {
+    pub speaker_id: i64,
+    pub revision: i32,
+    pub kind: SpeakerKind,
+    pub name: String,
+    pub role: Option<String>,
+    pub affiliation: Option<String>,
+    pub aliases: Vec<String>,
+    pub merged_into: Option<i64>,
+    pub author: String,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = speaker_revisions)]
+pub struct NewSpeakerRevisionRow<'a> {
+    pub speaker_id: i64,
+    pub revision: i32,
+    pub kind: SpeakerKind,
+    pub name: &'a str,
+    pub role: Option<&'a str>,
+    pub affiliation: Option<&'a str>,
+    pub aliases: &'a [String],
+    pub merged_into: Option<i64>,
+    pub author: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> NewSpeakerRevisionRow<'a> {
+    pub fn of(
+        speaker_id: i64,
+        revision: i32,
+        fields: &'a SpeakerFields,
+        author: &'a str,
+        reason: Option<&'a str>,
+    ) -> Self {
+        NewSpeakerRevisionRow {
+            speaker_id,
+            revision,
+            kind: fields.kind,
+            name: &fields.name,
+            role: fields.role.as_deref(),
+            affiliation: fields.affiliation.as_deref(),
+            aliases: &fields.aliases,
+            merged_into: fields.merged_into,
+            author,
+            reason,
+        }
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -56,6 +127,7 @@ pub struct NewSpeakerRow<'a> {
     pub role_name_key: Option<&'a str>,
     pub alias_keys: &'a [String],
     pub search_terms: &'a str,
+    pub revision: i32,
 }
 
 /// The speaker as embedded in a claim.
@@ -167,6 +239,8 @@ pub struct ClaimRevisionRow {
     pub author: String,
     pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,
+    /// The speaker's revision when this claim revision was written.
+    pub speaker_revision: i32,
 }
 
 /// The columns a claim head and a claim revision share, in one place.

@@ -18,6 +18,7 @@ pub const APP_ROLE: &str = "claimtrail_app";
 /// History: read and appended to, never changed.
 const APPEND_ONLY: &[&str] = &[
     "article_revisions",
+    "speaker_revisions",
     "claim_revisions",
     "claim_appearances",
     "claim_reviews",

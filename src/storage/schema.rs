@@ -27,6 +27,8 @@ diesel::table! {
         role_name_key -> Nullable<Text>,
         alias_keys -> Array<Text>,
         search_terms -> Text,
+        revision -> Int4,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -107,6 +109,7 @@ diesel::table! {
         author -> Text,
         reason -> Nullable<Text>,
         recorded_at -> Timestamptz,
+        speaker_revision -> Int4,
     }
 }
 
@@ -240,6 +243,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_reviews,
     claim_comments,
     idempotency_keys,
+    speaker_revisions,
     audit_log_leaves,
     audit_log_hashes,
     audit_log_checkpoints,
@@ -279,3 +283,19 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_log_leaves -> audit_events (event_id));
+
+diesel::table! {
+    speaker_revisions (speaker_id, revision) {
+        speaker_id -> Int8,
+        revision -> Int4,
+        kind -> Text,
+        name -> Text,
+        role -> Nullable<Text>,
+        affiliation -> Nullable<Text>,
+        aliases -> Array<Text>,
+        merged_into -> Nullable<Int8>,
+        author -> Text,
+        reason -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+    }
+}

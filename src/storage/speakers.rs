@@ -10,11 +10,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 
 use super::events::{self, AuditContext, EventRecord};
-use super::models::{NewSpeakerRow, Speaker};
-use super::schema::speakers;
+use super::models::{NewSpeakerRevisionRow, NewSpeakerRow, Speaker, SpeakerRevisionRow};
+use super::schema::{speaker_revisions, speakers};
 use super::text_keys::SpeakerKeys;
 use super::{Page, PageRequest, keyset};
-use crate::domain::speaker::{SpeakerKind, ValidSpeaker};
+use crate::domain::revision::{IfMatch, RevisionNumber};
+use crate::domain::speaker::{SpeakerFields, SpeakerKind, ValidSpeaker, ValidSpeakerPatch};
 use crate::domain::text::match_key;
 use crate::error::{AppError, AppResult};
 
@@ -29,6 +30,8 @@ pub async fn create(
         speaker.affiliation.as_deref(),
         &speaker.aliases,
     );
+    let fields = speaker.fields();
+    let first = RevisionNumber::FIRST.get();
     conn.transaction(async |conn| {
         let created: Speaker = diesel::insert_into(speakers::table)
             .values(NewSpeakerRow {
@@ -41,9 +44,16 @@ pub async fn create(
                 role_name_key: keys.role_name_key.as_deref(),
                 alias_keys: &keys.alias_keys,
                 search_terms: &keys.search_terms,
+                revision: first,
             })
             .returning(Speaker::as_returning())
             .get_result(conn)
+            .await?;
+        diesel::insert_into(speaker_revisions::table)
+            .values(NewSpeakerRevisionRow::of(
+                created.id, first, &fields, &ctx.actor, None,
+            ))
+            .execute(conn)
             .await?;
         events::record(
             conn,
@@ -54,7 +64,7 @@ pub async fn create(
                 subject_id: created.id,
                 story_id: None,
                 before_revision: None,
-                after_revision: None,
+                after_revision: Some(first),
                 details: json!({ "name": created.name, "kind": created.kind }),
             },
         )
@@ -64,37 +74,169 @@ pub async fn create(
     .await
 }
 
-/// Gives `speaker` these aliases (less those that share a match key with
-/// its name or an earlier alias), with their keys.
-pub async fn set_aliases(
+/// The one way a speaker changes: a new revision with the `next` fields,
+/// the head rewritten with them (and their match keys), and an audit event,
+/// in the caller's transaction, with the head locked by the caller. Returns
+/// the head as it is now.
+pub async fn write_revision(
     conn: &mut AsyncPgConnection,
-    speaker: &Speaker,
-    aliases: Vec<String>,
+    ctx: &AuditContext,
+    head: &Speaker,
+    next: &SpeakerFields,
+    reason: &str,
+    details: serde_json::Value,
 ) -> AppResult<Speaker> {
-    let mut seen = vec![match_key(&speaker.name)];
-    let mut kept = Vec::with_capacity(aliases.len());
-    for alias in aliases {
-        let key = match_key(&alias);
-        if !seen.contains(&key) {
-            seen.push(key);
-            kept.push(alias);
-        }
-    }
+    let before = RevisionNumber::new(head.revision)
+        .ok_or_else(|| anyhow::anyhow!("speaker {} has revision {}", head.id, head.revision))?;
+    let revision = before.next()?.get();
+    let changed = head.fields().changed_fields(next);
+    diesel::insert_into(speaker_revisions::table)
+        .values(NewSpeakerRevisionRow::of(
+            head.id,
+            revision,
+            next,
+            &ctx.actor,
+            Some(reason),
+        ))
+        .execute(conn)
+        .await?;
     let keys = SpeakerKeys::of(
-        &speaker.name,
-        speaker.role.as_deref(),
-        speaker.affiliation.as_deref(),
-        &kept,
+        &next.name,
+        next.role.as_deref(),
+        next.affiliation.as_deref(),
+        &next.aliases,
     );
-    Ok(diesel::update(speakers::table.find(speaker.id))
+    let updated: Speaker = diesel::update(speakers::table.find(head.id))
         .set((
-            speakers::aliases.eq(&kept),
+            speakers::kind.eq(next.kind),
+            speakers::name.eq(&next.name),
+            speakers::role.eq(next.role.as_deref()),
+            speakers::affiliation.eq(next.affiliation.as_deref()),
+            speakers::aliases.eq(&next.aliases),
+            speakers::merged_into.eq(next.merged_into),
+            speakers::name_key.eq(&keys.name_key),
+            speakers::role_name_key.eq(keys.role_name_key.as_deref()),
             speakers::alias_keys.eq(&keys.alias_keys),
             speakers::search_terms.eq(&keys.search_terms),
+            speakers::revision.eq(revision),
+            speakers::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Speaker::as_returning())
         .get_result(conn)
-        .await?)
+        .await?;
+    let mut details = details;
+    details["changed_fields"] = json!(changed);
+    details["reason"] = json!(reason);
+    events::record(
+        conn,
+        ctx,
+        EventRecord {
+            action: "speaker.revised",
+            subject_type: "speaker",
+            subject_id: head.id,
+            story_id: None,
+            before_revision: Some(before.get()),
+            after_revision: Some(revision),
+            details,
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// The speaker, locked for a change (404 when there is none).
+pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Speaker> {
+    speakers::table
+        .find(id)
+        .select(Speaker::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("speaker {id}")))
+}
+
+/// `PATCH /v1/speakers/{id}`: checks If-Match against the current revision,
+/// applies the patch, and writes a revision unless nothing changes.
+pub async fn revise(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    id: i64,
+    patch: ValidSpeakerPatch,
+    if_match: IfMatch,
+) -> AppResult<(Speaker, Vec<&'static str>)> {
+    conn.transaction(async |conn| {
+        let head = lock(conn, id).await?;
+        if_match.check(head.revision)?;
+        if let Some(into) = head.merged_into {
+            return Err(AppError::Conflict {
+                detail: format!("speaker {id} was merged into speaker {into}; change that one"),
+                existing_id: Some(into),
+            });
+        }
+        let change = head.fields().apply(&patch);
+        if change.changed_fields.is_empty() {
+            return Ok((head, change.changed_fields));
+        }
+        let updated =
+            write_revision(conn, ctx, &head, &change.next, &patch.reason, json!({})).await?;
+        Ok((updated, change.changed_fields))
+    })
+    .await
+}
+
+/// Every revision of a speaker, oldest first.
+pub async fn revisions(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> AppResult<Vec<SpeakerRevisionRow>> {
+    let rows: Vec<SpeakerRevisionRow> = speaker_revisions::table
+        .filter(speaker_revisions::speaker_id.eq(id))
+        .order(speaker_revisions::revision.asc())
+        .select(SpeakerRevisionRow::as_select())
+        .load(conn)
+        .await?;
+    if rows.is_empty() {
+        return Err(AppError::not_found(format!("speaker {id}")));
+    }
+    Ok(rows)
+}
+
+/// One revision of a speaker.
+pub async fn revision(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    revision: i32,
+) -> AppResult<SpeakerRevisionRow> {
+    speaker_revisions::table
+        .find((id, revision))
+        .select(SpeakerRevisionRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("revision {revision} of speaker {id}")))
+}
+
+/// The speaker revisions named by `keys` (speaker, revision), as claim
+/// revisions point at them.
+pub async fn revisions_named(
+    conn: &mut AsyncPgConnection,
+    keys: &[(i64, i32)],
+) -> AppResult<HashMap<(i64, i32), SpeakerRevisionRow>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    let rows: Vec<SpeakerRevisionRow> = speaker_revisions::table
+        .filter(speaker_revisions::speaker_id.eq_any(&ids))
+        .select(SpeakerRevisionRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| keys.contains(&(r.speaker_id, r.revision)))
+        .map(|r| ((r.speaker_id, r.revision), r))
+        .collect())
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<Speaker> {

@@ -21,5 +21,6 @@ mod pool;
 mod queries;
 mod revisions;
 mod search;
+mod speakers;
 mod unicode;
 mod workflow;

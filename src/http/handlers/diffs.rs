@@ -70,6 +70,15 @@ pub struct RevisionMeta {
 }
 
 impl RevisionMeta {
+    pub fn of_speaker(s: &crate::storage::models::SpeakerRevisionRow) -> Self {
+        RevisionMeta {
+            revision: s.revision,
+            author: Some(s.author.clone()),
+            reason: s.reason.clone(),
+            recorded_at: s.recorded_at,
+        }
+    }
+
     pub fn of_article(a: &ArticleView) -> Self {
         RevisionMeta {
             revision: a.revision,

@@ -6,14 +6,21 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::auth::Action;
-use crate::domain::speaker::{NewSpeaker, SpeakerKind};
+use crate::domain::revision::{diff_range, etag};
+use crate::domain::speaker::{NewSpeaker, SpeakerKind, SpeakerPatch};
 use crate::error::AppError;
 use crate::http::auth::Caller;
+use crate::http::extract::IfMatchHeader;
 use crate::http::extract::JsonBody;
+use crate::http::handlers::diffs::{FieldChange, RevisionMeta};
 use crate::http::normalized::WithNormalized;
+use crate::http::pagination::ItemsBody;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::SortOrder;
+use crate::storage::models::{Speaker, SpeakerRevisionRow};
 use crate::storage::speakers::{self, SpeakerFilter};
+use actix_web::http::header;
+use serde::Serialize;
 
 #[utoipa::path(
     post,
@@ -64,7 +71,185 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(speakers::get(&mut conn, id.into_inner()).await?))
+    let speaker = speakers::get(&mut conn, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(speaker.revision)))
+        .json(speaker))
+}
+
+/// A speaker after a PATCH, and what changed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct SpeakerPatchBody {
+    #[serde(flatten)]
+    speaker: Speaker,
+    /// False when the patch repeated the current values: nothing was written.
+    changed: bool,
+    changed_fields: Vec<&'static str>,
+    /// Fields stored in a cleaned form (NFC, white space, invisible
+    /// characters); left out when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    normalized: Vec<String>,
+}
+
+/// Changes a speaker (a new title, affiliation, a corrected name) as a new
+/// revision, with a reason; the claims logged before keep pointing at the
+/// speaker's revision they were logged against.
+#[utoipa::path(
+    patch,
+    path = "/v1/speakers/{id}",
+    tag = "speakers",
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id"), IfMatchHeader),
+    request_body = SpeakerPatch,
+    responses(
+        (status = 200, description = "The speaker after the change", body = SpeakerPatchBody, headers(("ETag" = String, description = "The new revision"))),
+    ),
+)]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    IfMatchHeader(if_match): IfMatchHeader,
+    JsonBody(body): JsonBody<SpeakerPatch>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Action::LogContent)?;
+    let patch = body.validate()?;
+    let normalized = patch.normalized.clone();
+    let mut conn = state.pool.get().await?;
+    let (speaker, changed_fields) =
+        speakers::revise(&mut conn, &caller.audit(), id.into_inner(), patch, if_match).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(speaker.revision)))
+        .json(SpeakerPatchBody {
+            speaker,
+            changed: !changed_fields.is_empty(),
+            changed_fields,
+            normalized,
+        }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/speakers/{id}/revisions",
+    tag = "speakers",
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id")),
+    responses(
+        (status = 200, description = "The speaker's revisions, oldest first", body = ItemsBody<SpeakerRevisionRow>),
+    ),
+)]
+pub async fn revisions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let mut conn = state.pool.get().await?;
+    let items = speakers::revisions(&mut conn, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(ItemsBody { items }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/speakers/{id}/revisions/{n}",
+    tag = "speakers",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "The speaker's id"),
+        ("n" = i32, Path, minimum = 1, description = "The revision"),
+    ),
+    responses(
+        (status = 200, description = "The speaker as it was at that revision", body = SpeakerRevisionRow),
+    ),
+)]
+pub async fn revision(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(i64, i32)>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let (id, n) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(speakers::revision(&mut conn, id, n).await?))
+}
+
+/// What differs between two revisions of a speaker.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct SpeakerDiff {
+    speaker_id: i64,
+    from: RevisionMeta,
+    to: RevisionMeta,
+    /// Only the fields that differ.
+    changes: Vec<FieldChange>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/speakers/{id}/diff",
+    tag = "speakers",
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id"), SpeakerDiffQuery),
+    responses(
+        (status = 200, description = "The fields that differ between two revisions (by default the last two)", body = SpeakerDiff),
+    ),
+)]
+pub async fn diff(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: web::Query<SpeakerDiffQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let all = speakers::revisions(&mut conn, id).await?;
+    let current = all.last().map_or(1, |r| r.revision);
+    let (from, to) = diff_range(current, query.from, query.to);
+    let pick = |n: i32| {
+        all.iter()
+            .find(|r| r.revision == n)
+            .ok_or_else(|| AppError::not_found(format!("revision {n} of speaker {id}")))
+    };
+    let (old, new) = (pick(from)?, pick(to)?);
+    Ok(HttpResponse::Ok().json(SpeakerDiff {
+        speaker_id: id,
+        from: RevisionMeta::of_speaker(old),
+        to: RevisionMeta::of_speaker(new),
+        changes: speaker_changes(old, new)?,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SpeakerDiffQuery {
+    #[param(minimum = 1)]
+    from: Option<i32>,
+    #[param(minimum = 1)]
+    to: Option<i32>,
+}
+
+/// The fields a speaker diff compares, in the order it reports them.
+const SPEAKER_FIELDS: &[&str] = &[
+    "name",
+    "kind",
+    "role",
+    "affiliation",
+    "aliases",
+    "merged_into",
+];
+
+fn speaker_changes(
+    old: &SpeakerRevisionRow,
+    new: &SpeakerRevisionRow,
+) -> Result<Vec<FieldChange>, AppError> {
+    let old = serde_json::to_value(old).map_err(anyhow::Error::from)?;
+    let new = serde_json::to_value(new).map_err(anyhow::Error::from)?;
+    Ok(SPEAKER_FIELDS
+        .iter()
+        .filter(|f| old[**f] != new[**f])
+        .map(|f| FieldChange {
+            field: f,
+            old: old[*f].clone(),
+            new: new[*f].clone(),
+        })
+        .collect())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
