@@ -101,3 +101,43 @@ proptest! {
         }
     }
 }
+
+/// Phrases that an article repeats (a caption and the body, a pull quote).
+fn phrase() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("the port will reopen on Monday".to_owned()),
+        Just("東京の港は月曜日に再開する".to_owned()),
+        Just("Tōkyō port reopens e\u{301}t\u{e9}".to_owned()),
+        Just("we will not stop, ever".to_owned()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A span on the second copy of a repeated phrase, with its
+    /// surroundings unchanged, is carried to that copy whatever happens to
+    /// the first one (edited, moved, removed) and to the text before it.
+    #[test]
+    fn a_repeated_phrase_is_carried_to_the_copy_it_was(
+        head in text(), changes in edits(), phrase in phrase(), tail in text(),
+    ) {
+        let context = ". Officials said that ";
+        let first = format!("{head}{phrase}");
+        let base = format!("{first}{context}{phrase}.{tail}");
+        let s = first.chars().count() + context.chars().count();
+        let e = s + phrase.chars().count();
+        let edited = edit(&first, &changes);
+        let target = format!("{edited}{context}{phrase}.{tail}");
+        let expected = edited.chars().count() + context.chars().count();
+        for alignment in [
+            Alignment::sentences(&base, &target, DEFAULT_TIMEOUT),
+            Alignment::words(&base, &target, DEFAULT_TIMEOUT),
+        ] {
+            prop_assert_eq!(
+                alignment.carry_in_context(s, e, &phrase),
+                Carried::Present { start: expected, end: expected + (e - s) }
+            );
+        }
+    }
+}

@@ -42,6 +42,7 @@ text_enum! {
         Present => "present",
         Altered => "altered",
         Removed => "removed",
+        Restored => "restored",
     }
 }
 

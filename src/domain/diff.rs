@@ -493,6 +493,149 @@ impl<'a> Alignment<'a> {
     }
 }
 
+/// How much text on each side of a span its surroundings compare, in bytes.
+const CONTEXT_BYTES: usize = 240;
+/// Shorter removed texts are not looked for again: a few words turn up
+/// anywhere.
+const MIN_FOUND_AGAIN_CHARS: usize = 12;
+/// A text the diff saw removed is taken as moved when it is found once, and
+/// is at least this long or shares this much of its surroundings.
+const MIN_MOVED_CHARS: usize = 40;
+const MIN_SHARED_CONTEXT_BYTES: usize = 24;
+/// Occurrences of one text considered at most.
+const MAX_OCCURRENCES: usize = 64;
+
+impl Alignment<'_> {
+    /// As [`Alignment::carry`]; and when the span kept its text (`excerpt`)
+    /// but that text occurs more than once in the new text (a phrase in a
+    /// caption and in the body), the occurrence whose surroundings match
+    /// the old span's, rather than wherever the diff happened to map it.
+    ///
+    /// A span the diff saw edited or removed whose exact text is still in
+    /// the new text (its sentence moved: the diff pairs text in order, so a
+    /// moved sentence is a deletion and an insertion) is present where it
+    /// went, when the text is long enough to tell.
+    pub fn carry_in_context(&self, start: usize, end: usize, excerpt: &str) -> Carried {
+        let carried = self.carry(start, end);
+        let guess = match carried {
+            Carried::Present { start, .. } | Carried::Altered { start, .. } => start,
+            Carried::Removed { at } => at,
+        };
+        let moved_too_short = !matches!(carried, Carried::Present { .. })
+            && excerpt.chars().count() < MIN_FOUND_AGAIN_CHARS;
+        if excerpt.is_empty() || moved_too_short {
+            return carried;
+        }
+        let found = occurrences(self.new, excerpt);
+        let present = matches!(carried, Carried::Present { .. });
+        // Present: choose among copies. Otherwise a single copy only: with
+        // two, the sentence may be gone and its words left in a caption.
+        if (present && found.len() < 2) || (!present && found.len() != 1) {
+            return carried;
+        }
+        let old_start = crate::domain::text::byte_offset(self.old, start);
+        let old_end = old_start + excerpt.len();
+        let (best, shared) = best_occurrence(
+            self.new,
+            &found,
+            excerpt.len(),
+            (
+                &self.old[..old_start],
+                &self.old[old_end.min(self.old.len())..],
+            ),
+            guess,
+        );
+        // A moved text counts as present when it is a whole statement or
+        // kept some of its surroundings; a short phrase on its own could be
+        // any other mention of it.
+        if !present
+            && excerpt.chars().count() < MIN_MOVED_CHARS
+            && shared < MIN_SHARED_CONTEXT_BYTES
+        {
+            return carried;
+        }
+        Carried::Present {
+            start: best,
+            end: best + (end - start),
+        }
+    }
+
+    /// A text an earlier revision removed, found again in the new text: its
+    /// occurrence whose surroundings best match the place it was removed
+    /// from (`at`, a code point of the old text). `None` when it is not
+    /// there, or too short to tell.
+    pub fn find_again(&self, text: &str, at: usize) -> Option<(usize, usize)> {
+        let chars = text.chars().count();
+        if chars < MIN_FOUND_AGAIN_CHARS {
+            return None;
+        }
+        let found = occurrences(self.new, text);
+        if found.is_empty() {
+            return None;
+        }
+        let at_byte = crate::domain::text::byte_offset(self.old, at);
+        let (start, _) = best_occurrence(
+            self.new,
+            &found,
+            text.len(),
+            (&self.old[..at_byte], &self.old[at_byte..]),
+            self.map_left(at),
+        );
+        Some((start, start + chars))
+    }
+}
+
+/// Byte offsets where `needle` starts in `hay` (overlaps included).
+fn occurrences(hay: &str, needle: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        out.push(from + i);
+        if out.len() == MAX_OCCURRENCES {
+            break;
+        }
+        from += i + needle.chars().next().map_or(1, char::len_utf8);
+    }
+    out
+}
+
+/// Of the occurrences (byte offsets, each `len` bytes long), the one whose
+/// surroundings share the most text with `(before, after)`: the longest
+/// common end of what precedes plus the longest common start of what
+/// follows. Ties go to the one nearest `guess` (a code point). Returns the
+/// code point where it starts and how many bytes of surroundings it shares.
+fn best_occurrence(
+    new: &str,
+    found: &[usize],
+    len: usize,
+    (before, after): (&str, &str),
+    guess: usize,
+) -> (usize, usize) {
+    let before = &before.as_bytes()[before.len().saturating_sub(CONTEXT_BYTES)..];
+    let after = &after.as_bytes()[..after.len().min(CONTEXT_BYTES)];
+    let scored = found.iter().map(|&b| {
+        let left = new.as_bytes()[..b]
+            .iter()
+            .rev()
+            .zip(before.iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count();
+        let right = new.as_bytes()[b + len..]
+            .iter()
+            .zip(after)
+            .take_while(|(x, y)| x == y)
+            .count();
+        let start = new[..b].chars().count();
+        (left + right, start)
+    });
+    scored
+        .max_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| b.1.abs_diff(guess).cmp(&a.1.abs_diff(guess)))
+        })
+        .map_or((guess, 0), |(shared, start)| (start, shared))
+}
+
 /// What became of a span after an edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Carried {
@@ -741,5 +884,66 @@ mod tests {
             .join(" ");
         let a = Alignment::words(&old, &new, Duration::from_millis(50));
         assert_eq!(apply_ops(&old, &a.ops(false)).as_deref(), Ok(new.as_str()));
+    }
+
+    #[test]
+    fn a_repeated_phrase_is_followed_to_the_copy_with_the_same_surroundings() {
+        let old = "Caption: the port will reopen soon. Officials said the port will reopen soon after repairs.";
+        let new = "New caption: the port will reopen soon. Officials said on Monday the port will reopen soon after repairs.";
+        let phrase = "the port will reopen soon";
+        let body_copy = old.rfind(phrase).unwrap();
+        let start = old[..body_copy].chars().count();
+        let a = Alignment::words(old, new, Duration::from_secs(1));
+        let carried = a.carry_in_context(start, start + phrase.chars().count(), phrase);
+        let new_copy = new[..new.rfind(phrase).unwrap()].chars().count();
+        assert_eq!(
+            carried,
+            Carried::Present {
+                start: new_copy,
+                end: new_copy + phrase.chars().count()
+            }
+        );
+    }
+
+    #[test]
+    fn a_moved_sentence_stays_present_where_it_went() {
+        let claim = "Divers will resume the search at dawn.";
+        let old = format!("The ferry sank. {claim} Families waited.");
+        let new = format!("The ferry sank. Families waited. {claim}");
+        let start = old[..old.find(claim).unwrap()].chars().count();
+        let a = Alignment::sentences(&old, &new, Duration::from_secs(1));
+        let end = start + claim.chars().count();
+        let moved = new[..new.find(claim).unwrap()].chars().count();
+        assert_eq!(
+            a.carry_in_context(start, end, claim),
+            Carried::Present {
+                start: moved,
+                end: moved + claim.chars().count()
+            }
+        );
+    }
+
+    #[test]
+    fn removed_text_is_found_again_near_where_it_was() {
+        let claim = "Divers will resume the search at dawn.";
+        let old = "The ferry sank. Families waited.";
+        let new = format!("The ferry sank. {claim} Families waited. Later: {claim}");
+        let at = "The ferry sank. ".chars().count();
+        let a = Alignment::sentences(old, &new, Duration::from_secs(1));
+        let found = a.find_again(claim, at).unwrap();
+        assert_eq!(found, (at, at + claim.chars().count()));
+        assert_eq!(a.find_again("Not there at all, nowhere", at), None);
+        assert_eq!(a.find_again("sank.", at), None, "too short to tell");
+    }
+
+    #[test]
+    fn a_removed_sentence_is_not_found_in_a_caption_that_repeats_its_words() {
+        let old = "Caption: the port will reopen. The mayor said the port will reopen.";
+        let new = "Caption: the port will reopen.";
+        let phrase = "the port will reopen";
+        let start = old[..old.rfind(phrase).unwrap()].chars().count();
+        let a = Alignment::sentences(old, new, Duration::from_secs(1));
+        let carried = a.carry_in_context(start, start + phrase.chars().count(), phrase);
+        assert!(matches!(carried, Carried::Removed { .. }), "{carried:?}");
     }
 }

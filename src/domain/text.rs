@@ -275,6 +275,25 @@ pub fn nfc(text: &str) -> Cow<'_, str> {
     ComposingNormalizerBorrowed::new_nfc().normalize(text)
 }
 
+/// The code points `[start, end)` of `text` (spans count code points).
+pub fn char_slice(text: &str, start: usize, end: usize) -> &str {
+    let from = byte_offset(text, start);
+    let to = if end > start {
+        from + byte_offset(&text[from..], end - start)
+    } else {
+        from
+    };
+    &text[from..to]
+}
+
+/// The byte offset of code point `chars` of `text` (its length when past
+/// the end).
+pub fn byte_offset(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -249,6 +249,7 @@ async fn revise(
                 "present": count(AppearanceState::Present),
                 "altered": count(AppearanceState::Altered),
                 "removed": count(AppearanceState::Removed),
+                "restored": count(AppearanceState::Restored),
             }),
         },
     )

@@ -32,6 +32,7 @@ use crate::domain::diff::{Alignment, Carried};
 use crate::domain::revision::{IfMatch, RevisionNumber, diff_range};
 use crate::domain::speaker::distinct_aliases;
 use crate::domain::status;
+use crate::domain::text::char_slice;
 use crate::domain::validation::Validator;
 use crate::domain::when::SaidWhenView;
 use crate::error::{AppError, AppResult};
@@ -287,6 +288,15 @@ impl AppearanceWrite {
             appearance,
             state: AppearanceState::Present,
             previous_excerpt: None,
+        }
+    }
+
+    /// An existing row as it is, state and history included.
+    pub(super) fn kept(row: &AppearanceRow) -> Self {
+        AppearanceWrite {
+            appearance: row.appearance(),
+            state: row.state,
+            previous_excerpt: row.previous_excerpt.clone(),
         }
     }
 }
@@ -838,26 +848,14 @@ pub struct ClaimCarry {
     pub appearances: Vec<CarriedAppearance>,
 }
 
-/// The code points `[start, end)` of `text`.
-pub fn char_slice(text: &str, start: usize, end: usize) -> &str {
-    let mut indices = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(text.len()));
-    let from = indices.nth(start).unwrap_or(text.len());
-    let to = if end > start {
-        indices.nth(end - start - 1).unwrap_or(text.len())
-    } else {
-        from
-    };
-    &text[from..to]
-}
-
 /// Carries every current appearance on `from_rev` of an article to `to_rev`
 /// through the alignment of the two bodies: each touched claim gets a new
 /// revision whose appearance rows say whether its text is present (moved or
-/// not), altered or removed. Claims whose text was altered or removed are
-/// flagged for review. Runs inside the article's transaction.
+/// not, to the copy with the same surroundings when the text repeats),
+/// altered, removed, or — for a text an earlier revision removed — found
+/// again (`restored`); a text still missing stays a `removed` row of the new
+/// revision. A change of state (altered, newly removed, restored) flags the
+/// claim for review. Runs inside the article's transaction.
 pub async fn carry_appearances(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
@@ -874,7 +872,6 @@ pub async fn carry_appearances(
         )
         .filter(claim_appearances::article_id.eq(article_id))
         .filter(claim_appearances::article_revision.eq(from_rev))
-        .filter(claim_appearances::state.ne(AppearanceState::Removed))
         .select(claims::id)
         .distinct()
         .order(claims::id)
@@ -891,28 +888,51 @@ pub async fn carry_appearances(
         .await?;
     let reason = format!("article {article_id} revised from revision {from_rev} to {to_rev}");
     let mut carried_claims = Vec::with_capacity(ids.len());
-    // Locked in id order, like every multi-claim write, so writers cannot deadlock.
     for id in ids {
         let head: ClaimRow = claims::table
             .find(id)
             .select(ClaimRow::as_select())
-            .for_update()
             .first(conn)
             .await?;
         let rows = appearances_of(conn, id, head.appearances_revision).await?;
         let mut writes = Vec::with_capacity(rows.len());
         let mut report = Vec::new();
-        for row in rows.iter().filter(|r| r.state != AppearanceState::Removed) {
+        let mut state_changed = false;
+        for row in &rows {
             if row.article_id != article_id || row.article_revision != from_rev {
-                writes.push(AppearanceWrite::present(row.appearance()));
+                // Another article's appearance (or one of its history) stays.
+                writes.push(AppearanceWrite::kept(row));
                 continue;
             }
-            let (state, start, end) =
-                match alignment.carry(row.span_start as usize, row.span_end as usize) {
-                    Carried::Present { start, end } => (AppearanceState::Present, start, end),
-                    Carried::Altered { start, end } => (AppearanceState::Altered, start, end),
-                    Carried::Removed { at } => (AppearanceState::Removed, at, at),
-                };
+            let carried = carry_one(alignment, row);
+            let (state, start, end, previous) = match carried {
+                Carried::Present { start, end } if row.state == AppearanceState::Removed => (
+                    AppearanceState::Restored,
+                    start,
+                    end,
+                    row.previous_excerpt.clone(),
+                ),
+                Carried::Present { start, end } => (AppearanceState::Present, start, end, None),
+                Carried::Altered { start, end } => (
+                    AppearanceState::Altered,
+                    start,
+                    end,
+                    Some(row.excerpt.clone()),
+                ),
+                Carried::Removed { at } => {
+                    let previous = match row.state {
+                        // Still missing: what it said before it went.
+                        AppearanceState::Removed => row.previous_excerpt.clone(),
+                        _ => Some(row.excerpt.clone()),
+                    };
+                    (AppearanceState::Removed, at, at, previous)
+                }
+            };
+            state_changed |= match state {
+                AppearanceState::Present => false,
+                AppearanceState::Removed => row.state != AppearanceState::Removed,
+                AppearanceState::Altered | AppearanceState::Restored => true,
+            };
             let (start, end) = (to_i32(start)?, to_i32(end)?);
             writes.push(AppearanceWrite {
                 appearance: Appearance {
@@ -922,7 +942,7 @@ pub async fn carry_appearances(
                     end,
                 },
                 state,
-                previous_excerpt: (state != AppearanceState::Present).then(|| row.excerpt.clone()),
+                previous_excerpt: previous.clone(),
             });
             report.push(CarriedAppearance {
                 state,
@@ -930,7 +950,11 @@ pub async fn carry_appearances(
                     article_revision: from_rev,
                     start: row.span_start,
                     end: row.span_end,
-                    text: row.excerpt.clone(),
+                    text: if row.state == AppearanceState::Removed {
+                        previous.clone().unwrap_or_default()
+                    } else {
+                        row.excerpt.clone()
+                    },
                 },
                 new: (state != AppearanceState::Removed).then(|| SpanText {
                     article_revision: to_rev,
@@ -941,7 +965,7 @@ pub async fn carry_appearances(
             });
         }
         let mut fields = head.state(&rows).fields;
-        if report.iter().any(|a| a.state != AppearanceState::Present) {
+        if state_changed {
             fields.needs_review = true;
             fields.status = status::reopened(fields.status);
         }
@@ -964,6 +988,7 @@ pub async fn carry_appearances(
                     "article_id": article_id, "from_article_revision": from_rev, "to_article_revision": to_rev,
                     "present": count(AppearanceState::Present), "altered": count(AppearanceState::Altered),
                     "removed": count(AppearanceState::Removed),
+                    "restored": count(AppearanceState::Restored),
                 }),
             },
         )
@@ -976,6 +1001,27 @@ pub async fn carry_appearances(
         });
     }
     Ok(carried_claims)
+}
+
+/// Where one appearance of the old revision is in the new one: a live span
+/// through the alignment (to the copy with the same surroundings when its
+/// text repeats); a removed one by looking for the text it had, near where
+/// it was.
+fn carry_one(alignment: &Alignment<'_>, row: &AppearanceRow) -> Carried {
+    let (start, end) = (row.span_start as usize, row.span_end as usize);
+    if row.state != AppearanceState::Removed {
+        return alignment.carry_in_context(start, end, &row.excerpt);
+    }
+    let gone = row.previous_excerpt.as_deref().unwrap_or_default();
+    match alignment.find_again(gone, start) {
+        Some((start, end)) => Carried::Present { start, end },
+        None => match alignment.carry(start, start) {
+            Carried::Present { start, .. } | Carried::Altered { start, .. } => {
+                Carried::Removed { at: start }
+            }
+            removed => removed,
+        },
+    }
 }
 
 fn to_i32(n: usize) -> AppResult<i32> {

@@ -404,7 +404,8 @@ async fn an_article_edit_moves_alters_and_removes_claim_spans() {
         1
     );
 
-    // A further edit carries only what is still there.
+    // A further edit carries every appearance on the article: what is still
+    // there, and the removed one as a removed row of the new revision.
     let v3 = "Late on Friday, officials said the bridge would reopen next week.";
     let again: Value = app
         .post_json("/v1/articles", &article_body(story, url, v3, "Bridge"))
@@ -418,5 +419,75 @@ async fn an_article_edit_moves_alters_and_removes_claim_spans() {
         .iter()
         .map(|c| c["claim_id"].as_i64().unwrap())
         .collect();
-    assert_eq!(ids, vec![claims[0], claims[1]]);
+    assert_eq!(ids, vec![claims[0], claims[1], claims[2]]);
+    let still_gone = &again["claims_affected"][2]["appearances"][0];
+    assert_eq!(still_gone["state"], "removed");
+    assert_eq!(still_gone["old"]["text"], "Repairs cost 3 million pesos.");
+}
+
+#[tokio::test]
+async fn a_removed_sentence_that_comes_back_is_found_again() {
+    let app = spawn_app().await;
+    let story = app.story("Restored").await;
+    let speaker = app.speaker("Luis Ferrer", "person").await;
+    let url = "https://news.example/restored";
+    let claim_text = "The sea was calm when the distress call came in.";
+    let v1 = format!("The ferry sank on Friday. {claim_text} Families waited at the port.");
+    let article = app
+        .post_json("/v1/articles", &article_body(story, url, &v1, "Ferry"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let start = v1[..v1.find(claim_text).unwrap()].chars().count();
+    let end = start + claim_text.chars().count();
+    let id = app
+        .create(
+            "/v1/claims",
+            json!({ "story_id": story, "speaker_id": speaker, "kind": "paraphrase", "text": claim_text,
+                    "appearances": [{ "article_id": article, "start": start, "end": end }] }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let post = async |body: &str| -> Value {
+        let res = app
+            .post_json("/v1/articles", &article_body(story, url, body, "Ferry"))
+            .await;
+        assert_eq!(res.status(), 201);
+        res.json().await.unwrap()
+    };
+    let state_of = |posted: &Value| posted["claims_affected"][0]["appearances"][0]["state"].clone();
+
+    // Revision 2: the sentence is cut.
+    let v2 = "The ferry sank on Friday. Families waited at the port.";
+    assert_eq!(state_of(&post(v2).await), "removed");
+    // Revision 3: another edit; the sentence is still missing, and the claim
+    // keeps a removed row for this revision too, with what it said.
+    let v3 = "The ferry sank on Friday. Families waited at the port all night.";
+    let third = post(v3).await;
+    assert_eq!(state_of(&third), "removed");
+    assert_eq!(
+        third["claims_affected"][0]["appearances"][0]["old"]["text"],
+        claim_text
+    );
+    let claim = app.get_json(&format!("/v1/claims/{id}")).await;
+    assert_eq!(claim["appearances"][0]["article_revision"], 3);
+    assert_eq!(claim["appearances"][0]["state"], "removed");
+    assert_eq!(claim["appearances"][0]["previous_excerpt"], claim_text);
+    // Revision 4: the sentence is back, elsewhere: found again.
+    let v4 =
+        format!("The ferry sank on Friday. Families waited at the port all night. {claim_text}");
+    let fourth = post(&v4).await;
+    assert_eq!(state_of(&fourth), "restored");
+    assert_eq!(fourth["claims_affected"][0]["needs_review"], true);
+    let claim = app.get_json(&format!("/v1/claims/{id}")).await;
+    let appearance = &claim["appearances"][0];
+    assert_eq!(appearance["article_revision"], 4);
+    assert_eq!(appearance["state"], "restored");
+    assert_eq!(appearance["excerpt"], claim_text);
+    let at = v4[..v4.find(claim_text).unwrap()].chars().count();
+    assert_eq!(appearance["start"], at);
 }
