@@ -77,6 +77,28 @@ pub struct ValidReview {
     pub rationale: String,
     pub reviewer_confidence: Option<f64>,
     pub evidence: Vec<Evidence>,
+    /// Where a review imported from a fact-checker came from; none for a
+    /// review made in claimtrail.
+    pub source: Option<ReviewSource>,
+}
+
+/// A fact-checker's review as published (schema.org ClaimReview), kept with
+/// the review made from it: its URL identifies it on re-import, and its
+/// export gives back `document`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewSource {
+    /// Absolute and normalized (a relative one resolved against the page).
+    pub url: String,
+    /// `author` (or `publisher`) as given.
+    pub author: Option<serde_json::Value>,
+    /// `datePublished` as given.
+    pub date_published: Option<String>,
+    /// `reviewRating` as given: the words, the value and its scale.
+    pub rating: serde_json::Value,
+    /// `inLanguage`.
+    pub language: Option<String>,
+    /// The whole record as given (with its URL resolved).
+    pub document: serde_json::Value,
 }
 
 impl NewReview {
@@ -128,6 +150,7 @@ impl NewReview {
             rationale,
             reviewer_confidence: self.reviewer_confidence,
             evidence,
+            source: None,
         })
     }
 }

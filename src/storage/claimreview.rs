@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension,
-    PgJsonbExpressionMethods, QueryDsl, SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl,
+    SelectableHelper,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -17,13 +17,13 @@ use super::reviews::{self, ReviewRow};
 use super::schema::{
     article_revisions, articles, claim_appearances, claim_reviews, claims as claims_table, speakers,
 };
-use crate::domain::article::normalize_url;
 use crate::domain::auth::Role;
 use crate::domain::claim::{ClaimFields, ClaimKind, ClaimStatus, ValidNewClaim};
-use crate::domain::claimreview::{schema_type, speaker_kind, verdict_of};
+use crate::domain::claimreview::{ReadItem, read_item, schema_type, speaker_kind};
 use crate::domain::review::{Evidence, ValidReview};
 use crate::domain::revision::IfMatch;
 use crate::domain::speaker::NewSpeaker;
+use crate::domain::speaker::SpeakerKind;
 use crate::domain::text::match_key;
 use crate::error::{AppError, AppResult};
 
@@ -41,14 +41,25 @@ pub async fn export(
         .await
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
-    let review: ReviewRow = claim_reviews::table
+    let (review, source): (ReviewRow, Option<Value>) = claim_reviews::table
         .filter(claim_reviews::claim_id.eq(claim_id))
         .order(claim_reviews::id.desc())
-        .select(ReviewRow::as_select())
+        .select((ReviewRow::as_select(), claim_reviews::source_document))
         .first(conn)
         .await
         .optional()?
         .ok_or_else(|| AppError::NotFound(format!("claim {claim_id} has no review yet")))?;
+    // A fact-checker's review exports as it came: its URL, author, date,
+    // rating in its own words and scale, language and claim as published.
+    if let Some(mut document) = source {
+        if let Some(map) = document.as_object_mut() {
+            map.entry("@context")
+                .or_insert_with(|| Value::String("https://schema.org".into()));
+            map.entry("@type")
+                .or_insert_with(|| Value::String("ClaimReview".into()));
+        }
+        return Ok(document);
+    }
     // Where the claim appears: the articles of its current appearances.
     let appearances: Vec<(String, DateTime<Utc>, String)> = claim_appearances::table
         .inner_join(articles::table.on(articles::id.eq(claim_appearances::article_id)))
@@ -113,8 +124,13 @@ pub struct ImportReport {
     /// `created` (something new was written), `matched` (all of it was
     /// already in the ledger) or `rejected`.
     pub outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    /// Why it was rejected: every defect of the record, by field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<ImportProblem>,
+    /// What was read in another way than given (a relative URL resolved, a
+    /// rating whose words and value disagree, a missing claimant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speaker_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,27 +139,28 @@ pub struct ImportReport {
     pub review_id: Option<i64>,
 }
 
-fn text(v: &Value, path: &[&str]) -> Option<String> {
-    let mut cur = v;
-    for key in path {
-        cur = cur.get(key)?;
-    }
-    let s = match cur {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Array(list) => list.iter().next()?.as_str()?.trim().to_owned(),
-        _ => return None,
-    };
-    (!s.is_empty()).then_some(s)
+/// One defect of a rejected record.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ClaimReviewImportProblem)]
+pub struct ImportProblem {
+    pub field: String,
+    pub message: String,
 }
 
+/// The name of the speaker for claims whose record names no claimant.
+const UNKNOWN_CLAIMANT: &str = "Unknown claimant";
+
 /// Imports ClaimReview items into a story, each in its own transaction.
-/// Importing the same items again writes nothing: speakers are matched by
-/// name or alias, claims by text in the story, reviews by their URL.
+/// Importing the same items again writes nothing: a review is known by its
+/// URL (a fact-checker's, or claimtrail's own `#review-N` address), a
+/// speaker by name or alias, a claim by its text (match key) in the story.
+/// `page` resolves relative URLs.
 pub async fn import(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
     role: Role,
     story_id: i64,
+    page: Option<&str>,
     items: &[Value],
 ) -> AppResult<Vec<ImportReport>> {
     if !super::stories::exists(conn, story_id).await? {
@@ -154,15 +171,35 @@ pub async fn import(
     }
     let mut reports = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
+        let read = match read_item(item, page) {
+            Ok(read) => read,
+            Err(problems) => {
+                reports.push(ImportReport {
+                    index,
+                    outcome: "rejected",
+                    problems: problems
+                        .into_iter()
+                        .map(|(field, message)| ImportProblem { field, message })
+                        .collect(),
+                    warnings: Vec::new(),
+                    speaker_id: None,
+                    claim_id: None,
+                    review_id: None,
+                });
+                continue;
+            }
+        };
+        let warnings = read.warnings.clone();
         let result = conn
-            .transaction(async |conn| import_one(conn, ctx, role, story_id, item).await)
+            .transaction(async |conn| import_one(conn, ctx, role, story_id, read).await)
             .await;
         reports.push(match result {
             Ok((created, speaker_id, claim_id, review_id)) => ImportReport {
                 index,
                 outcome: if created { "created" } else { "matched" },
-                reason: None,
-                speaker_id: Some(speaker_id),
+                problems: Vec::new(),
+                warnings,
+                speaker_id,
                 claim_id: Some(claim_id),
                 review_id: Some(review_id),
             },
@@ -171,7 +208,8 @@ pub async fn import(
             Err(e) => ImportReport {
                 index,
                 outcome: "rejected",
-                reason: Some(e.to_string()),
+                problems: problems_of(e),
+                warnings,
                 speaker_id: None,
                 claim_id: None,
                 review_id: None,
@@ -181,57 +219,89 @@ pub async fn import(
     Ok(reports)
 }
 
+fn problems_of(e: AppError) -> Vec<ImportProblem> {
+    match e {
+        AppError::Validation(errors) => errors
+            .into_iter()
+            .map(|f| ImportProblem {
+                field: f.field,
+                message: f.message,
+            })
+            .collect(),
+        other => vec![ImportProblem {
+            field: "item".into(),
+            message: other.to_string(),
+        }],
+    }
+}
+
+/// The review a ClaimReview URL names, if the ledger has it: claimtrail's
+/// own export address (`…/v1/claims/{claim}/reviews#review-{id}`), or a
+/// fact-checker's review imported before from that URL.
+async fn known_review(conn: &mut AsyncPgConnection, url: &str) -> AppResult<Option<(i64, i64)>> {
+    if let Some((claim_id, review_id)) = own_review_address(url) {
+        let found: Option<i64> = claim_reviews::table
+            .filter(claim_reviews::id.eq(review_id))
+            .filter(claim_reviews::claim_id.eq(claim_id))
+            .select(claim_reviews::claim_id)
+            .first(conn)
+            .await
+            .optional()?;
+        if found.is_some() {
+            return Ok(Some((claim_id, review_id)));
+        }
+    }
+    Ok(claim_reviews::table
+        .filter(claim_reviews::source_url.eq(url))
+        .order(claim_reviews::id.asc())
+        .select((claim_reviews::claim_id, claim_reviews::id))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// (claim, review) of a URL of the form claimtrail's export gives reviews.
+fn own_review_address(url: &str) -> Option<(i64, i64)> {
+    let parsed = url::Url::parse(url).ok()?;
+    let review = parsed.fragment()?.strip_prefix("review-")?.parse().ok()?;
+    let mut segments = parsed.path_segments()?;
+    let (v1, claims, claim, reviews) = (
+        segments.next()?,
+        segments.next()?,
+        segments.next()?,
+        segments.next()?,
+    );
+    (v1 == "v1" && claims == "claims" && reviews == "reviews" && segments.next().is_none())
+        .then_some(())?;
+    Some((claim.parse().ok()?, review))
+}
+
+/// Writes what a read ClaimReview needs: (whether it wrote anything,
+/// speaker, claim, review). A review the ledger knows by URL writes nothing;
+/// any other writes a review, and the speaker and claim when the ledger has
+/// none to match.
 async fn import_one(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
     role: Role,
     story_id: i64,
-    item: &Value,
-) -> AppResult<(bool, i64, i64, i64)> {
-    let kind = item
-        .get("@type")
-        .and_then(Value::as_str)
-        .unwrap_or("ClaimReview");
-    if kind != "ClaimReview" {
-        return Err(AppError::invalid(
-            "@type",
-            format!("expected ClaimReview, found {kind}"),
-        ));
+    read: ReadItem,
+) -> AppResult<(bool, Option<i64>, i64, i64)> {
+    if let Some((claim_id, review_id)) = known_review(conn, &read.source.url).await? {
+        return Ok((false, None, claim_id, review_id));
     }
-    let claimed = text(item, &["claimReviewed"])
-        .ok_or_else(|| AppError::invalid("claimReviewed", "is missing"))?;
-    if claimed.chars().count() > crate::domain::validation::MAX_CLAIM_TEXT || claimed.contains('\0')
-    {
-        return Err(AppError::invalid(
-            "claimReviewed",
-            "is too long or holds NUL characters",
-        ));
-    }
-    let review_url = text(item, &["url"])
-        .ok_or_else(|| {
-            AppError::invalid("url", "is missing (it identifies the review on re-import)")
-        })
-        .and_then(|u| normalize_url(&u).map_err(|e| AppError::invalid("url", e)))?;
-    let rating = item
-        .get("reviewRating")
-        .ok_or_else(|| AppError::invalid("reviewRating", "is missing"))?;
-    let verdict = verdict_of(rating)
-        .ok_or_else(|| AppError::invalid("reviewRating", "holds no rating claimtrail can map"))?;
-    let author_name = text(item, &["itemReviewed", "author", "name"])
-        .ok_or_else(|| AppError::invalid("itemReviewed.author.name", "is missing"))?;
-    let author_type =
-        text(item, &["itemReviewed", "author", "@type"]).unwrap_or_else(|| "Person".into());
-    let mut created = false;
-
     // The speaker, by name or alias; else a new one.
-    let speaker_id = match super::speakers::find_by_name_or_alias(conn, &author_name).await? {
+    let (name, kind, role_title) = match &read.claimant {
+        Some((name, kind, job)) => (name.clone(), speaker_kind(kind), job.clone()),
+        None => (UNKNOWN_CLAIMANT.to_owned(), SpeakerKind::Anonymous, None),
+    };
+    let speaker_id = match super::speakers::find_by_name_or_alias(conn, &name).await? {
         Some(s) => s.id,
         None => {
-            created = true;
             let speaker = NewSpeaker {
-                name: author_name.clone(),
-                kind: speaker_kind(&author_type),
-                role: text(item, &["itemReviewed", "author", "jobTitle"]),
+                name,
+                kind,
+                role: role_title,
                 affiliation: None,
                 aliases: Vec::new(),
             }
@@ -239,10 +309,11 @@ async fn import_one(
             super::speakers::create(conn, ctx, speaker).await?.id
         }
     };
-    // The claim, by its text in this story; else a new one.
+    // The claim, by its text in this story (typographic quotes, case and
+    // white space aside); else a new one.
     let existing: Option<i64> = claims_table::table
         .filter(claims_table::story_id.eq(story_id))
-        .filter(claims_table::text_key.eq(match_key(&claimed)))
+        .filter(claims_table::text_key.eq(match_key(&read.claimed)))
         .select(claims_table::id)
         .first(conn)
         .await
@@ -250,12 +321,11 @@ async fn import_one(
     let claim_id = match existing {
         Some(id) => id,
         None => {
-            created = true;
             let new = ValidNewClaim {
                 fields: ClaimFields {
                     story_id,
                     speaker_id,
-                    text: claimed.clone(),
+                    text: read.claimed.clone(),
                     kind: ClaimKind::Paraphrase,
                     cue: None,
                     when: None,
@@ -269,41 +339,29 @@ async fn import_one(
             claims::create(conn, ctx, new).await?.id
         }
     };
-    // The review, by its URL among the claim's evidence; else a new one.
-    let known: Option<i64> = claim_reviews::table
-        .filter(claim_reviews::claim_id.eq(claim_id))
-        .filter(claim_reviews::evidence.contains(json!([{ "url": review_url }])))
-        .select(claim_reviews::id)
-        .first(conn)
-        .await
-        .optional()?;
-    let review_id = match known {
-        Some(id) => id,
-        None => {
-            created = true;
-            let reviewer =
-                text(item, &["author", "name"]).unwrap_or_else(|| "an outside fact-checker".into());
-            let rating_name =
-                text(rating, &["alternateName"]).unwrap_or_else(|| verdict.to_string());
-            let rationale = text(item, &["reviewBody"])
-                .or_else(|| text(item, &["description"]))
-                .unwrap_or_else(|| format!("Rated \"{rating_name}\" by {reviewer}."));
-            let review = ValidReview {
-                verdict,
-                rationale: format!("{rationale} (imported from {reviewer})"),
-                reviewer_confidence: None,
-                evidence: vec![Evidence {
-                    url: review_url.clone(),
-                    title: text(item, &["headline"]).or_else(|| text(item, &["name"])),
-                    excerpt: Some(format!("{reviewer}: {rating_name}")),
-                    accessed_at: Some(Utc::now()),
-                }],
-            };
-            reviews::create_review(conn, ctx, role, claim_id, IfMatch::Any, review)
-                .await?
-                .review
-                .id
-        }
+    let review = ValidReview {
+        verdict: read.verdict,
+        rationale: read.rationale,
+        reviewer_confidence: None,
+        evidence: vec![Evidence {
+            url: read.source.url.clone(),
+            title: read.title,
+            excerpt: Some(format!(
+                "{}: {}",
+                read.reviewer,
+                read.source
+                    .rating
+                    .get("alternateName")
+                    .and_then(Value::as_str)
+                    .unwrap_or(read.verdict.as_str())
+            )),
+            accessed_at: Some(Utc::now()),
+        }],
+        source: Some(read.source),
     };
-    Ok((created, speaker_id, claim_id, review_id))
+    let review_id = reviews::create_review(conn, ctx, role, claim_id, IfMatch::Any, review)
+        .await?
+        .review
+        .id;
+    Ok((true, Some(speaker_id), claim_id, review_id))
 }

@@ -87,6 +87,18 @@ pub struct ReviewRow {
     pub evidence: serde_json::Value,
     pub supersedes_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// For a review imported from a fact-checker: its URL, author, date,
+    /// rating and language as published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_author: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_date_published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_rating: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_language: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -137,6 +149,17 @@ pub async fn create_review(
                 claim_reviews::reviewer_confidence.eq(review.reviewer_confidence),
                 claim_reviews::evidence.eq(&evidence),
                 claim_reviews::supersedes_id.eq(supersedes),
+                claim_reviews::source_url.eq(review.source.as_ref().map(|s| &s.url)),
+                claim_reviews::source_author
+                    .eq(review.source.as_ref().and_then(|s| s.author.as_ref())),
+                claim_reviews::source_date_published.eq(review
+                    .source
+                    .as_ref()
+                    .and_then(|s| s.date_published.as_ref())),
+                claim_reviews::source_rating.eq(review.source.as_ref().map(|s| &s.rating)),
+                claim_reviews::source_language
+                    .eq(review.source.as_ref().and_then(|s| s.language.as_ref())),
+                claim_reviews::source_document.eq(review.source.as_ref().map(|s| &s.document)),
             ))
             .returning(ReviewRow::as_returning())
             .get_result(conn)

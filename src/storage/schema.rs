@@ -161,6 +161,12 @@ diesel::table! {
         evidence -> Jsonb,
         supersedes_id -> Nullable<Int8>,
         created_at -> Timestamptz,
+        source_url -> Nullable<Text>,
+        source_author -> Nullable<Jsonb>,
+        source_date_published -> Nullable<Text>,
+        source_rating -> Nullable<Jsonb>,
+        source_language -> Nullable<Text>,
+        source_document -> Nullable<Jsonb>,
     }
 }
 

@@ -50,6 +50,9 @@ pub struct ImportQuery {
     #[serde(alias = "story_id")]
     #[param(minimum = 1)]
     story: i64,
+    /// The page the markup came from: relative review URLs are resolved
+    /// against it.
+    page: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -61,8 +64,10 @@ struct ImportBody {
     items: Vec<ImportReport>,
 }
 
-/// Imports one ClaimReview, an array of them, or a DataFeed: speakers,
-/// claims and reviews are created or matched, item by item.
+/// Imports one ClaimReview, an array of them, a DataFeed or a JSON-LD
+/// `@graph`: speakers, claims and reviews are created or matched, item by
+/// item; each item's report lists every problem of a rejected record and
+/// what was read in another way than given.
 #[utoipa::path(
     post,
     path = "/v1/import/claimreview",
@@ -89,8 +94,15 @@ pub async fn import(
         )));
     }
     let mut conn = state.pool.get().await?;
-    let reports =
-        claimreview::import(&mut conn, &caller.audit(), user.role, query.story, &list).await?;
+    let reports = claimreview::import(
+        &mut conn,
+        &caller.audit(),
+        user.role,
+        query.story,
+        query.page.as_deref(),
+        &list,
+    )
+    .await?;
     let count = |o: &str| reports.iter().filter(|r| r.outcome == o).count();
     Ok(HttpResponse::Ok().json(ImportBody {
         story_id: query.story,

@@ -101,20 +101,20 @@ pub async fn get(
     let mut conn = state.pool.get().await?;
     if let Some(at) = at {
         let claim = claims::as_of(&mut conn, id.into_inner(), at).await?;
-        return Ok(HttpResponse::Ok().json(ClaimReading::AsOf(claim)));
+        return Ok(HttpResponse::Ok().json(ClaimReading::AsOf(Box::new(claim))));
     }
     let claim = claims::get(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(claim.revision)))
-        .json(ClaimReading::Now(claim)))
+        .json(ClaimReading::Now(Box::new(claim))))
 }
 
 /// A claim now, or as the ledger recorded it at `as_of`.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum ClaimReading {
-    Now(ClaimView),
-    AsOf(crate::storage::claims::ClaimAsOf),
+    Now(Box<ClaimView>),
+    AsOf(Box<crate::storage::claims::ClaimAsOf>),
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
