@@ -28,6 +28,10 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the HTTP API (and, without DATABASE_URL, its own PostgreSQL cluster).
     Serve(ServeArgs),
+    /// Make the data folder (its PostgreSQL cluster, the service's database
+    /// role, the audit log's signing key) and exit. `serve` does it too; every
+    /// other command refuses a folder that holds no cluster.
+    Init(InitArgs),
     /// Apply pending database migrations and exit.
     Migrate(MigrateArgs),
     /// Manage users.
@@ -171,6 +175,18 @@ pub enum TokenCommand {
         #[arg(long)]
         id: i64,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub log_key: LogKeyArgs,
+    /// The audit log's origin (its name in checkpoints) [default:
+    /// claimtrail-<random>].
+    #[arg(long, env = "CLAIMTRAIL_LOG_ORIGIN")]
+    pub log_origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

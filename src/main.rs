@@ -10,8 +10,8 @@ use claimtrail::app::{self, HttpSettings, Limits};
 mod eval_attribution;
 
 use claimtrail::config::{
-    AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, LogKeyArgs, MigrateArgs, ServeArgs,
-    TokenCommand, UserCommand,
+    AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, InitArgs, LogKeyArgs, MigrateArgs,
+    ServeArgs, TokenCommand, UserCommand,
 };
 use claimtrail::domain::auth::Role;
 use claimtrail::domain::import;
@@ -19,7 +19,7 @@ use claimtrail::error::{AppError, AppResult};
 use claimtrail::sequencer::{self, SequencerSettings};
 use claimtrail::shutdown::StopSignals;
 use claimtrail::storage::audit_verify::{self, Verdict};
-use claimtrail::storage::cluster::{Cluster, ClusterOptions};
+use claimtrail::storage::cluster::{Cluster, ClusterOptions, NoCluster, holds_cluster};
 use claimtrail::storage::events::AuditContext;
 use claimtrail::storage::import::Importer;
 use claimtrail::storage::users;
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Init(args) => init_command(args),
         Command::Migrate(args) => migrate_command(args),
         Command::User(command) => user_command(command),
         Command::Token(command) => token_command(command),
@@ -47,9 +48,34 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("claimtrail: {err:#}");
-            ExitCode::FAILURE
+            if err.downcast_ref::<NoCluster>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// `claimtrail init`: makes the embedded cluster (or migrates DATABASE_URL),
+/// the service's role and the audit log's key, then stops; what `serve`
+/// does before it listens.
+fn init_command(args: InitArgs) -> anyhow::Result<()> {
+    let (owner_url, cluster) = open_database(&args.db, true)?;
+    prepare_service_database(&args.db, &owner_url, &cluster)?;
+    let key_path = args.log_key.path(&args.db);
+    let signer = signing_key::load_or_create(&key_path, args.log_origin.as_deref())?;
+    println!(
+        "ready: {} (audit log {}, key {})",
+        if cluster.0.is_some() {
+            args.db.data_dir.display().to_string()
+        } else {
+            "DATABASE_URL".into()
+        },
+        signer.origin(),
+        key_path.display()
+    );
+    Ok(())
 }
 
 /// Stops the embedded cluster when the command is done, however it ends.
@@ -67,11 +93,17 @@ impl Drop for ClusterGuard {
 
 /// The database to use, as its owner: CLAIMTRAIL_OWNER_DATABASE_URL or
 /// DATABASE_URL, or the embedded cluster (started here) as its superuser.
-fn open_database(db: &DatabaseArgs) -> anyhow::Result<(String, ClusterGuard)> {
+/// Only `serve` and `init` may make the embedded cluster (`create`); every
+/// other command refuses a data folder without one.
+fn open_database(db: &DatabaseArgs, create: bool) -> anyhow::Result<(String, ClusterGuard)> {
     if let Some(url) = db.owner_database_url().or(db.database_url()) {
         return Ok((url.to_owned(), ClusterGuard(None)));
     }
-    let mut cluster = Cluster::open(&db.data_dir, ClusterOptions::default())?;
+    let options = ClusterOptions {
+        must_exist: !create,
+        ..ClusterOptions::default()
+    };
+    let mut cluster = Cluster::open(&db.data_dir, options)?;
     cluster.start()?;
     let guard_url = cluster.database_url(EMBEDDED_DATABASE);
     let guard = ClusterGuard(Some(cluster));
@@ -128,7 +160,7 @@ fn log_migrations(applied: Vec<String>) {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (owner_url, cluster) = open_database(&args.db)?;
+    let (owner_url, cluster) = open_database(&args.db, true)?;
     let url = prepare_service_database(&args.db, &owner_url, &cluster)?;
     let signer = Arc::new(signing_key::load_or_create(
         &args.log_key.path(&args.db),
@@ -216,7 +248,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn migrate_command(args: MigrateArgs) -> anyhow::Result<()> {
-    let (url, _cluster) = open_database(&args.db)?;
+    let (url, _cluster) = open_database(&args.db, false)?;
     if args.revert {
         let version = migrate::revert_last(&url)?;
         println!("reverted {version}");
@@ -233,7 +265,7 @@ fn with_database<T>(
     db: &DatabaseArgs,
     task: impl for<'c> AsyncFnOnce(&'c mut AsyncPgConnection) -> AppResult<T>,
 ) -> anyhow::Result<T> {
-    let (url, _cluster) = open_database(db)?;
+    let (url, _cluster) = open_database(db, false)?;
     apply_migrations(&url)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -389,6 +421,9 @@ fn audit_verify(
     saved: Option<&std::path::Path>,
     public_key: Option<&str>,
 ) -> anyhow::Result<Verdict> {
+    if db.database_url().is_none() && !holds_cluster(&db.data_dir) {
+        return Err(NoCluster(db.data_dir.clone()).into());
+    }
     let verifier_key = match public_key {
         // A key given inline has the `name+id+key` shape; anything else is
         // a file holding one.

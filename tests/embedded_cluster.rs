@@ -160,3 +160,42 @@ fn missing_server_binaries_give_one_clear_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn commands_other_than_serve_and_init_refuse_a_folder_without_a_cluster() {
+    let (_root, data) = data_folder();
+    let _cleanup = Cleanup(data.clone());
+    let typo = data.with_file_name("dtaa");
+    for args in [
+        &["audit", "verify"][..],
+        &["user", "add", "--name", "chief", "--role", "admin"],
+        &["token", "create", "--user", "chief"],
+        &["migrate"],
+    ] {
+        let out = Command::new(BIN)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("CLAIMTRAIL_DATA_DIR", &typo)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("holds no claimtrail cluster"), "{stderr}");
+        assert!(!typo.exists(), "{args:?} made the folder");
+    }
+    // `init` makes it; then the same commands work on it.
+    let made = cli(&data, &["init"]);
+    assert!(made.contains("ready"), "{made}");
+    assert!(data.join("postgres/PG_VERSION").is_file());
+    assert!(data.join("audit-log.key").is_file());
+    let added = cli(
+        &data,
+        &["user", "add", "--name", "chief", "--role", "admin"],
+    );
+    assert!(added.contains("chief"), "{added}");
+    assert!(
+        !data.join("postgres/postmaster.pid").exists(),
+        "the CLI stops the cluster it started"
+    );
+}

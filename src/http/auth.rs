@@ -183,6 +183,11 @@ fn cache_key(hash: &[u8; 32]) -> u64 {
 const TOKEN_CACHE_CAPACITY: usize = 10_000;
 
 impl TokenCache {
+    /// How long a validated token is trusted without asking the database.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// A zero `ttl` turns the cache off.
     pub fn new(ttl: Duration) -> Self {
         TokenCache {

@@ -86,6 +86,38 @@ pub fn find_server_binaries() -> anyhow::Result<PathBuf> {
     bail!("PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found: {INSTALL_HINT}")
 }
 
+/// A data folder that holds no cluster, where one was expected.
+#[derive(Debug)]
+pub struct NoCluster(pub PathBuf);
+
+impl std::fmt::Display for NoCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} holds no claimtrail cluster (check CLAIMTRAIL_DATA_DIR; `claimtrail serve` or `claimtrail init` makes one)",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for NoCluster {}
+
+/// Whether `data_dir` holds a cluster: in it, or where its CLUSTER_LOCATION
+/// note points.
+pub fn holds_cluster(data_dir: &Path) -> bool {
+    if data_dir.join("postgres").join("PG_VERSION").is_file() {
+        return true;
+    }
+    fs::read_to_string(data_dir.join("CLUSTER_LOCATION"))
+        .map(|root| {
+            Path::new(root.trim())
+                .join("postgres")
+                .join("PG_VERSION")
+                .is_file()
+        })
+        .unwrap_or(false)
+}
+
 /// The system user the cluster's processes run as, when not the current one.
 #[derive(Debug, Clone)]
 pub struct SystemUser {
@@ -116,6 +148,10 @@ fn cluster_user() -> anyhow::Result<Option<SystemUser>> {
 pub struct ClusterOptions {
     /// For throwaway clusters (tests): trade durability for speed.
     pub throwaway: bool,
+    /// Refuse a data folder that holds no cluster instead of making one
+    /// (every command but `serve` and `init`: a typo in the folder's name
+    /// must not start an empty ledger).
+    pub must_exist: bool,
     /// The locale a new cluster is initialised with.
     pub locale: ClusterLocale,
 }
@@ -149,6 +185,9 @@ pub struct Cluster {
 impl Cluster {
     /// Prepares the cluster in `data_dir`, creating it with initdb on first use.
     pub fn open(data_dir: &Path, options: ClusterOptions) -> anyhow::Result<Cluster> {
+        if options.must_exist && !holds_cluster(data_dir) {
+            return Err(NoCluster(data_dir.to_owned()).into());
+        }
         let bin_dir = find_server_binaries()?;
         let run_as = cluster_user()?;
         fs::create_dir_all(data_dir)

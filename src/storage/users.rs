@@ -213,6 +213,19 @@ const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 type TokenOwner = (i64, Vec<u8>, Option<DateTime<Utc>>, i64, String, Role);
 
 /// The user behind a token hash, if the token exists and is not revoked.
+/// Whether a token is still live (not revoked): an open event stream asks
+/// this again and again, so that revoking a token ends it.
+pub async fn token_is_live(conn: &mut AsyncPgConnection, token_id: i64) -> AppResult<bool> {
+    Ok(api_tokens::table
+        .find(token_id)
+        .filter(api_tokens::revoked_at.is_null())
+        .select(api_tokens::id)
+        .first::<i64>(conn)
+        .await
+        .optional()?
+        .is_some())
+}
+
 pub async fn authenticate(
     conn: &mut AsyncPgConnection,
     hash: &[u8; 32],

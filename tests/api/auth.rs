@@ -421,3 +421,38 @@ async fn a_reviewer_cannot_escalate_to_admin() {
     let me = app.me_as(&reviewer).await;
     assert_eq!(me["role"], "reviewer");
 }
+
+#[tokio::test]
+async fn a_token_cannot_be_made_with_an_idempotency_key() {
+    let app = spawn_app().await;
+    let rita = app
+        .create(
+            "/v1/users",
+            serde_json::json!({ "name": "rita", "role": "reviewer" }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/users/{rita}/tokens");
+    for _ in 0..2 {
+        let res = app
+            .client
+            .post(app.url(&path))
+            .header("idempotency-key", "make-rita-token")
+            .json(&serde_json::json!({ "label": "laptop" }))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, 400).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("never stored"),
+            "{problem}"
+        );
+    }
+    let tokens = app.get_json(&path).await;
+    assert_eq!(
+        tokens["items"].as_array().unwrap().len(),
+        0,
+        "no token was minted"
+    );
+}

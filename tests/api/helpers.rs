@@ -111,6 +111,7 @@ fn start_throwaway_cluster(template: String) -> DatabaseServer {
             throwaway: true,
             // The hardest server: nothing may depend on its locale.
             locale: ClusterLocale::C,
+            must_exist: false,
         },
     )
     .expect("preparing the test cluster");

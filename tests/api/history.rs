@@ -454,3 +454,55 @@ async fn the_change_feed_streams_events_and_resumes_after_the_last_one_seen() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_open_stream_ends_when_its_token_is_revoked() {
+    let app = spawn_app().await;
+    let story = app.story("Revoked").await;
+    let token = app
+        .token_for("rita", claimtrail::domain::auth::Role::Reviewer)
+        .await;
+    let rita = crate::helpers::client_with(Some(&token));
+    let mut stream = rita
+        .get(app.url(&format!("/v1/events/stream?story={story}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    // The token goes: an admin revokes it.
+    let users = app.get_json("/v1/users").await;
+    let id = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "rita")
+        .unwrap()["id"]
+        .clone();
+    let tokens = app.get_json(&format!("/v1/users/{id}/tokens")).await;
+    let token_id = tokens["items"][0]["id"].as_i64().unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/tokens/{token_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Events keep coming, but the stream closes with a last event saying why.
+    app.claim(
+        story,
+        app.speaker("S", "person").await,
+        "After the revocation",
+    )
+    .await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while let Some(bytes) = tokio::time::timeout_at(deadline, stream.chunk())
+        .await
+        .expect("the stream stayed open after its token was revoked")
+        .unwrap()
+    {
+        seen.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    assert!(seen.contains("event: closed"), "{seen}");
+    assert!(seen.contains("revoked"), "{seen}");
+}

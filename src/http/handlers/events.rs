@@ -10,6 +10,7 @@ use crate::http::extract::time_param;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::storage::SortOrder;
 use crate::storage::events::{self, EventFilter};
+use crate::storage::users;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -87,7 +88,9 @@ const HEARTBEAT_POLLS: u32 = 30;
 /// transparency log's order, as events join it (within the merge delay).
 /// Each event's `id` is its leaf index, and the log only grows at its end,
 /// so a client that reconnects with `Last-Event-ID` resumes exactly after
-/// the last event it saw and misses none.
+/// the last event it saw and misses none. The caller's token is checked
+/// again at least once per token-cache period; once it is revoked the
+/// stream sends a last `closed` event and ends.
 #[utoipa::path(
     get,
     path = "/v1/events/stream",
@@ -123,13 +126,21 @@ pub async fn stream(
         after: i64,
         idle: u32,
         first: bool,
+        /// The caller's token, checked again at least once per token-cache
+        /// period: revoking it ends the stream.
+        token_id: Option<i64>,
+        checked: std::time::Instant,
+        closed: bool,
     }
     let cursor = Cursor {
+        token_id: caller.user.as_ref().map(|u| u.token_id),
         state,
         story: query.story,
         after: start,
         idle: 0,
         first: true,
+        checked: std::time::Instant::now(),
+        closed: false,
     };
     let body = futures_util::stream::unfold(cursor, |mut c| async move {
         if c.first {
@@ -139,7 +150,33 @@ pub async fn stream(
                 c,
             ));
         }
+        if c.closed {
+            return None;
+        }
         loop {
+            let recheck = c.state.tokens.ttl().clamp(
+                std::time::Duration::from_millis(500),
+                std::time::Duration::from_secs(2),
+            );
+            if let Some(token_id) = c.token_id
+                && c.checked.elapsed() >= recheck
+            {
+                let live = match c.state.pool.get().await {
+                    Ok(mut conn) => users::token_is_live(&mut conn, token_id).await.ok(),
+                    Err(_) => None,
+                };
+                // A database that cannot answer is not a revocation.
+                if live == Some(false) {
+                    c.closed = true;
+                    return Some((
+                        Ok(web::Bytes::from_static(
+                            b"event: closed\ndata: {\"reason\":\"the token was revoked\"}\n\n",
+                        )),
+                        c,
+                    ));
+                }
+                c.checked = std::time::Instant::now();
+            }
             let found = match c.state.pool.get().await {
                 Ok(mut conn) => events::after_leaf(&mut conn, c.story, c.after, 200)
                     .await

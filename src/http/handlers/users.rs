@@ -79,15 +79,27 @@ pub struct NewTokenBody {
     request_body = NewTokenBody,
     responses(
         (status = 201, description = "The token; its secret is shown only here", body = crate::storage::users::NewToken),
+        (status = 400, description = "An Idempotency-Key was sent: a token's secret cannot be replayed", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn create_token(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     JsonBody(body): JsonBody<NewTokenBody>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
+    // A retry would have to return the first secret, which is never
+    // stored; answering with a second one would leave two live tokens.
+    if req.headers().contains_key("idempotency-key") {
+        return Err(AppError::BadRequest(
+            "Idempotency-Key is not accepted when making a token: its secret is shown once and never \
+             stored, so a retry cannot return it. Without the header, a lost answer is mended by listing \
+             the user's tokens and revoking the one whose secret you never received"
+                .into(),
+        ));
+    }
     let mut conn = state.pool.get().await?;
     let user = users::get_user(&mut conn, id.into_inner()).await?;
     let label = body
