@@ -51,6 +51,8 @@ pub enum Command {
     /// layout: text/*.txt and attributions/*.ann): precision, recall and F1
     /// for cue, source and content spans, exact and overlapping.
     EvalAttribution(EvalAttributionArgs),
+    /// Print the OpenAPI document (as served at /v1/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Clone, Args)]

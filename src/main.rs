@@ -43,6 +43,10 @@ fn main() -> ExitCode {
         Command::Audit(command) => return audit_command(command),
         Command::Import(args) => import_command(args),
         Command::EvalAttribution(args) => eval_attribution::run(&args),
+        Command::Openapi => {
+            println!("{}", claimtrail::http::openapi::document_json());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

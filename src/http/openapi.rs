@@ -97,7 +97,9 @@ use crate::error::AppError;
         import::claims,
         claimreview::import,
     ),
-    components(schemas(Problem)),
+    // The query enums are referenced by parameters, which do not collect
+    // their schemas: they are listed here so that every $ref resolves.
+    components(schemas(Problem, crate::storage::SortOrder, crate::storage::reviews::QueueSort)),
     modifiers(&Conventions),
     tags(
         (name = "claims", description = "Attributed claims and their revisions"),
@@ -134,6 +136,18 @@ impl Modify for Conventions {
             Vec::<String>::new(),
         )]);
         for (path, item) in doc.paths.paths.iter_mut() {
+            let methods = [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("put", item.put.as_mut()),
+                ("patch", item.patch.as_mut()),
+                ("delete", item.delete.as_mut()),
+            ];
+            for (method, operation) in methods {
+                if let Some(operation) = operation {
+                    operation.operation_id = Some(operation_id(method, path));
+                }
+            }
             for (write, operation) in operations(item) {
                 for (status, why) in errors(path, write, operation) {
                     operation
@@ -158,6 +172,28 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation
     ]
     .into_iter()
     .filter_map(|(write, op)| op.map(|op| (write, op)))
+}
+
+/// A unique id for each operation, from its method and path
+/// (`GET /v1/claims/{id}/revisions` → `get_v1_claims_by_id_revisions`): the
+/// handlers' names repeat across modules (`create`, `list`), and client
+/// generators drop operations whose ids collide.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_owned();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        id.push('_');
+        match segment
+            .strip_prefix('{')
+            .and_then(|s| s.split([':', '}']).next())
+        {
+            Some(param) => {
+                id.push_str("by_");
+                id.push_str(param);
+            }
+            None => id.push_str(&segment.replace(['-', '.'], "_")),
+        }
+    }
+    id
 }
 
 /// The problem responses an operation can give besides its own.
@@ -239,6 +275,11 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         .to_pretty_json()
         .expect("the OpenAPI document serializes")
 });
+
+/// The document as `/v1/openapi.json` serves it (for `claimtrail openapi`).
+pub fn document_json() -> &'static str {
+    DOCUMENT.as_str()
+}
 
 /// The OpenAPI 3.1 document of this API.
 #[utoipa::path(

@@ -39,13 +39,78 @@ pub struct SpanText {
     pub end: usize,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SourceView {
     pub text: String,
     pub start: usize,
     pub end: usize,
     #[serde(flatten)]
     pub reading: SourceReading,
+}
+
+// The flattened tagged enums are described by hand as one flat object: an
+// `allOf` of a `oneOf` is valid OpenAPI 3.1, but client generators drop it
+// (and every schema that uses it).
+mod flat_schemas {
+    pub use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+    use utoipa::openapi::{Ref, RefOr};
+
+    pub fn string() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::String)
+    }
+    pub fn nullable_string() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+    }
+    pub fn count() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+    }
+    pub fn tag(values: &[&str]) -> ObjectBuilder {
+        string().enum_values(Some(values.iter().copied()))
+    }
+    pub fn named(schema: &str) -> RefOr<Schema> {
+        RefOr::Ref(Ref::from_schema_name(schema))
+    }
+}
+
+impl utoipa::PartialSchema for SourceView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use flat_schemas::*;
+        ObjectBuilder::new()
+            .description(Some(
+                "A source phrase and how it reads (`reading`); the other fields depend on the reading: \
+                 `named` has `name`, `role`, `kind`; `anonymous` a `descriptor`; `pronoun` a `pronoun`; \
+                 `description` a `description`.",
+            ))
+            .property("text", string())
+            .property("start", count())
+            .property("end", count())
+            .property("reading", tag(&["named", "anonymous", "pronoun", "description"]))
+            .property("name", string())
+            .property("role", nullable_string())
+            .property("kind", named("SpeakerKind"))
+            .property("descriptor", string())
+            .property("pronoun", string())
+            .property("description", string())
+            .required("text")
+            .required("start")
+            .required("end")
+            .required("reading")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SourceView {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((SpeakerKind::name().into(), SpeakerKind::schema()));
+    }
 }
 
 /// Who a proposal's claim would be attributed to.
@@ -70,7 +135,7 @@ pub enum Resolution {
     Unknown { reason: &'static str },
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SpeakerProposal {
     #[serde(flatten)]
     pub resolution: Resolution,
@@ -79,6 +144,47 @@ pub struct SpeakerProposal {
     pub via: Option<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub of_proposal: Option<usize>,
+}
+
+impl utoipa::PartialSchema for SpeakerProposal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use flat_schemas::*;
+        ObjectBuilder::new()
+            .description(Some(
+                "Who the claim would be attributed to (`resolution`): `existing` has `speaker_id`, \
+                 `name`, `kind`; `new` has `name`, `kind`, `role`; `unknown` a `reason`. `via` and \
+                 `of_proposal` say when it was taken from an earlier proposal.",
+            ))
+            .property("resolution", tag(&["existing", "new", "unknown"]))
+            .property(
+                "speaker_id",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1)),
+            )
+            .property("name", string())
+            .property("kind", named("SpeakerKind"))
+            .property("role", nullable_string())
+            .property("reason", string())
+            .property("via", named("Link"))
+            .property("of_proposal", count())
+            .required("resolution")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SpeakerProposal {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::{PartialSchema, ToSchema};
+        schemas.push((SpeakerKind::name().into(), SpeakerKind::schema()));
+        schemas.push((Link::name().into(), Link::schema()));
+        <Link as ToSchema>::schemas(schemas);
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

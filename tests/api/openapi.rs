@@ -530,3 +530,44 @@ async fn the_docs_page_works_offline() {
         }
     }
 }
+
+/// Every `$ref` of the document names a schema it defines, and no two
+/// operations share an id: a client generator reads the whole document.
+#[tokio::test]
+async fn every_reference_in_the_document_resolves() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map {
+                    match (k.as_str(), x) {
+                        ("$ref", Value::String(r)) => out.push(r.clone()),
+                        _ => refs(x, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    let missing: BTreeSet<&String> = found
+        .iter()
+        .filter(|r| {
+            let name = r.trim_start_matches("#/components/schemas/");
+            !r.starts_with("#/components/schemas/") || doc["components"]["schemas"][name].is_null()
+        })
+        .collect();
+    assert!(missing.is_empty(), "references to nothing: {missing:?}");
+    let mut ids = BTreeSet::new();
+    for (_, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if let Some(id) = item[method]["operationId"].as_str() {
+                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+            }
+        }
+    }
+}

@@ -55,8 +55,9 @@ pub struct ImportQuery {
     page: Option<String>,
 }
 
+/// What a ClaimReview import did, item by item.
 #[derive(Serialize, utoipa::ToSchema)]
-struct ImportBody {
+struct ClaimReviewImportBody {
     story_id: i64,
     created: usize,
     matched: usize,
@@ -75,7 +76,7 @@ struct ImportBody {
     params(ImportQuery),
     request_body(content = Object, description = "A schema.org ClaimReview, an array of them, or a DataFeed"),
     responses(
-        (status = 200, description = "What happened to each item", body = ImportBody),
+        (status = 200, description = "What happened to each item", body = ClaimReviewImportBody),
     ),
 )]
 pub async fn import(
@@ -104,7 +105,7 @@ pub async fn import(
     )
     .await?;
     let count = |o: &str| reports.iter().filter(|r| r.outcome == o).count();
-    Ok(HttpResponse::Ok().json(ImportBody {
+    Ok(HttpResponse::Ok().json(ClaimReviewImportBody {
         story_id: query.story,
         created: count("created"),
         matched: count("matched"),
