@@ -11,10 +11,36 @@
 //!   base64 root) in a c2sp.org/signed-note with an Ed25519 signature.
 
 use chrono::{DateTime, Utc};
+
+use super::text_enum;
 use serde_json::Value;
 use signed_note::{Note, Signer, StandardSigner, StandardVerifier, VerifierList};
 use tlog_tiles::checkpoint::Checkpoint;
 use tlog_tiles::tlog::{Hash, record_hash};
+
+text_enum! {
+    /// What an audit event records: the one list of actions, used by every
+    /// writer, the event filters and the timeline.
+    AuditAction {
+        ArticleCreated => "article.created",
+        ArticleRevised => "article.revised",
+        ClaimAppearancesCarried => "claim.appearances_carried",
+        ClaimAssigned => "claim.assigned",
+        ClaimCreated => "claim.created",
+        ClaimRevised => "claim.revised",
+        ClaimStatusChanged => "claim.status_changed",
+        CommentCreated => "comment.created",
+        RelationAdded => "relation.added",
+        ReviewCreated => "review.created",
+        SpeakerCreated => "speaker.created",
+        SpeakerMerged => "speaker.merged",
+        SpeakerRevised => "speaker.revised",
+        StoryCreated => "story.created",
+        TokenCreated => "token.created",
+        TokenRevoked => "token.revoked",
+        UserCreated => "user.created",
+    }
+}
 
 /// The first line of every leaf: the encoding's name and version.
 pub const LEAF_PREFIX: &[u8] = b"claimtrail-audit-v2\n";

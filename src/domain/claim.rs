@@ -196,14 +196,16 @@ pub struct ValidNewClaim {
     pub appearances: Vec<AppearanceInput>,
 }
 
-fn check_confidence(v: &mut Validator, value: Option<f64>) {
-    if let Some(c) = value {
-        v.check(
-            c.is_finite() && (0.0..=1.0).contains(&c),
-            "confidence",
-            format!("must be between 0 and 1 (got {c})"),
-        );
-    }
+/// A confidence between 0 and 1; `-0` is 0 (JSON can write it, and it
+/// would come back as `-0.0`).
+fn check_confidence(v: &mut Validator, value: Option<f64>) -> Option<f64> {
+    let c = value?;
+    v.check(
+        c.is_finite() && (0.0..=1.0).contains(&c),
+        "confidence",
+        format!("must be between 0 and 1 (got {c})"),
+    );
+    Some(c + 0.0)
 }
 
 fn check_appearance_count(v: &mut Validator, list: &[AppearanceInput]) {
@@ -219,6 +221,20 @@ fn check_appearance_count(v: &mut Validator, list: &[AppearanceInput]) {
 }
 
 impl NewClaim {
+    /// The speaker's name to look up, when the claim names its speaker by
+    /// name rather than by id. Naming it both ways is refused: which one
+    /// would win is a guess.
+    pub fn speaker_name_to_resolve(&self) -> AppResult<Option<&str>> {
+        match (self.speaker_id, self.speaker.as_deref()) {
+            (Some(_), Some(_)) => Err(AppError::invalid(
+                "speaker",
+                "name the speaker either by `speaker_id` or by `speaker`, not both",
+            )),
+            (None, Some(name)) => Ok(Some(name.trim())),
+            _ => Ok(None),
+        }
+    }
+
     pub fn validate(self) -> AppResult<ValidNewClaim> {
         let mut v = Validator::new();
         v.id("story_id", self.story_id);
@@ -238,7 +254,7 @@ impl NewClaim {
         let text = v.required_text("text", &self.text, MAX_CLAIM_TEXT);
         let cue = v.optional_text("cue", self.cue.as_deref(), MAX_SHORT_TEXT);
         let when = self.when.and_then(|w| w.validate("when", &mut v));
-        check_confidence(&mut v, self.confidence);
+        let confidence = check_confidence(&mut v, self.confidence);
         let hedges = v.text_list("hedges", &self.hedges, MAX_HEDGES);
         check_appearance_count(&mut v, &self.appearances);
         v.finish()?;
@@ -250,7 +266,7 @@ impl NewClaim {
                 kind: self.kind,
                 cue,
                 when,
-                confidence: self.confidence,
+                confidence,
                 hedges,
                 status: ClaimStatus::LOGGED,
                 needs_review: false,
@@ -318,9 +334,7 @@ impl ClaimPatch {
         let when = self
             .when
             .map(|w| w.and_then(|w| w.validate("when", &mut v)));
-        if let Some(c) = self.confidence {
-            check_confidence(&mut v, c);
-        }
+        let confidence = self.confidence.map(|c| check_confidence(&mut v, c));
         let hedges = self.hedges.map(|h| v.text_list("hedges", &h, MAX_HEDGES));
         if let Some(list) = &self.appearances {
             check_appearance_count(&mut v, list);
@@ -342,7 +356,7 @@ impl ClaimPatch {
             kind: self.kind,
             cue,
             when,
-            confidence: self.confidence,
+            confidence,
             hedges,
             appearances: self.appearances,
             reason,

@@ -148,7 +148,8 @@ impl NewReview {
         Ok(ValidReview {
             verdict: self.verdict,
             rationale,
-            reviewer_confidence: self.reviewer_confidence,
+            // -0 is 0 (it would come back as -0.0).
+            reviewer_confidence: self.reviewer_confidence.map(|c| c + 0.0),
             evidence,
             source: None,
         })

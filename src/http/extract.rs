@@ -153,8 +153,9 @@ impl FromRequest for IfMatchHeader {
     }
 }
 
-/// Middleware: a query string holding a NUL (`%00`) is refused with 400
-/// before any handler reads it (PostgreSQL text cannot hold NUL).
+/// Middleware: a query string holding a NUL (`%00`), or escapes that are
+/// not UTF-8, is refused with 400 before any handler reads it (PostgreSQL
+/// text cannot hold NUL; a replacement character is not what was sent).
 pub async fn refuse_nul_in_query(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -170,6 +171,15 @@ pub async fn refuse_nul_in_query(
             .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
     if nul {
         let e = AppError::BadRequest("the query string must not contain NUL characters".into());
+        return Ok(req.error_response(e).map_into_right_body());
+    }
+    // Percent-escapes that decode to bytes that are not UTF-8 (`q=%FF`)
+    // would reach handlers as replacement characters: refused instead.
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(query).collect();
+    if std::str::from_utf8(&decoded).is_err() {
+        let e = AppError::BadRequest(
+            "the query string must be UTF-8 once its %-escapes are decoded".into(),
+        );
         return Ok(req.error_response(e).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())

@@ -46,6 +46,7 @@ routes! {
     /// Routes outside `/v1`'s authentication: health, the API document and
     /// its docs page.
     PUBLIC_ROUTES, public_routes, "":
+    "/" => { get => openapi::root },
     "/healthz" => { get => health::healthz },
     "/v1/openapi.json" => { get => openapi::document },
     "/docs" => { get => openapi::docs_folder },

@@ -40,6 +40,7 @@ use crate::error::AppError;
     paths(
         health::healthz,
         document,
+        root,
         docs_folder,
         docs_file,
         users::me,
@@ -99,7 +100,12 @@ use crate::error::AppError;
     ),
     // The query enums are referenced by parameters, which do not collect
     // their schemas: they are listed here so that every $ref resolves.
-    components(schemas(Problem, crate::storage::SortOrder, crate::storage::reviews::QueueSort)),
+    components(schemas(
+        Problem,
+        crate::storage::SortOrder,
+        crate::storage::reviews::QueueSort,
+        crate::domain::audit::AuditAction
+    )),
     modifiers(&Conventions),
     tags(
         (name = "claims", description = "Attributed claims and their revisions"),
@@ -293,6 +299,21 @@ pub async fn document() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(DOCUMENT.as_str())
+}
+
+/// `/` points a person who opens the service in a browser to the API's
+/// docs page (rather than a JSON 404).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "health",
+    responses((status = 307, description = "To the docs page, `/docs/`", headers(("Location" = String, description = "`/docs/`")))),
+    security(()),
+)]
+pub async fn root() -> HttpResponse {
+    HttpResponse::TemporaryRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
 }
 
 /// `/docs` is the docs page's folder: its files are addressed relative to

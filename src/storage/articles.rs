@@ -18,6 +18,7 @@ use super::schema::{article_revisions, articles};
 use super::stories;
 use super::text_keys;
 use crate::domain::article::ValidArticle;
+use crate::domain::audit::AuditAction;
 use crate::domain::claim::AppearanceState;
 use crate::domain::diff::Alignment;
 use crate::domain::revision::{RevisionNumber, diff_range};
@@ -135,7 +136,7 @@ async fn create(
         conn,
         ctx,
         EventRecord {
-            action: "article.created",
+            action: AuditAction::ArticleCreated,
             subject_type: "article",
             subject_id: row.id,
             story_id: Some(row.story_id),
@@ -235,7 +236,7 @@ async fn revise(
         conn,
         ctx,
         EventRecord {
-            action: "article.revised",
+            action: AuditAction::ArticleRevised,
             subject_type: "article",
             subject_id: row.id,
             story_id: Some(row.story_id),

@@ -23,6 +23,7 @@ use super::schema::{
     speakers,
 };
 use super::{Page, PageRequest, keyset, stories};
+use crate::domain::audit::AuditAction;
 use crate::domain::auth::{Role, may_edit_claim};
 use crate::domain::claim::{
     Appearance, AppearanceInput, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus,
@@ -423,7 +424,7 @@ pub async fn create(
             conn,
             ctx,
             EventRecord {
-                action: "claim.created",
+                action: AuditAction::ClaimCreated,
                 subject_type: "claim",
                 subject_id: head.id,
                 story_id: Some(head.story_id),
@@ -546,7 +547,7 @@ pub async fn append_revision(
             appearance_writes.as_deref(),
             &patch.reason,
             EventRecord {
-                action: "claim.revised",
+                action: AuditAction::ClaimRevised,
                 subject_type: "claim",
                 subject_id: claim_id,
                 story_id: Some(head.story_id),
@@ -978,7 +979,7 @@ pub async fn carry_appearances(
             Some(&writes),
             &reason,
             EventRecord {
-                action: "claim.appearances_carried",
+                action: AuditAction::ClaimAppearancesCarried,
                 subject_type: "claim",
                 subject_id: id,
                 story_id: Some(head.story_id),
@@ -1326,7 +1327,7 @@ pub async fn merge_speakers(
                 None,
                 &reason,
                 EventRecord {
-                    action: "claim.revised",
+                    action: AuditAction::ClaimRevised,
                     subject_type: "claim",
                     subject_id: *id,
                     story_id: Some(head.story_id),
@@ -1341,7 +1342,7 @@ pub async fn merge_speakers(
             conn,
             ctx,
             EventRecord {
-                action: "speaker.merged",
+                action: AuditAction::SpeakerMerged,
                 subject_type: "speaker",
                 subject_id: into,
                 story_id: None,

@@ -5,6 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::models::NewAuditEvent;
 use super::schema::audit_events;
 use super::{Page, PageRequest};
+use crate::domain::audit::AuditAction;
 use crate::error::AppResult;
 use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 
@@ -26,7 +27,7 @@ impl AuditContext {
 
 /// What happened to which subject.
 pub struct EventRecord<'a> {
-    pub action: &'a str,
+    pub action: AuditAction,
     pub subject_type: &'a str,
     pub subject_id: i64,
     pub story_id: Option<i64>,
@@ -47,7 +48,7 @@ pub async fn record(
     diesel::insert_into(audit_events::table)
         .values(NewAuditEvent {
             actor: &ctx.actor,
-            action: event.action,
+            action: event.action.as_str(),
             subject_type: event.subject_type,
             subject_id: event.subject_id,
             story_id: event.story_id,
@@ -132,9 +133,9 @@ pub struct EventFilter {
     pub subject_type: Option<String>,
     pub subject_id: Option<i64>,
     pub actor: Option<String>,
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     /// Any of these actions.
-    pub actions: Option<Vec<&'static str>>,
+    pub actions: Option<Vec<AuditAction>>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -214,10 +215,10 @@ pub async fn list(
         query = query.bind::<Text, _>(v);
     }
     if let Some(v) = filter.action {
-        query = query.bind::<Text, _>(v);
+        query = query.bind::<Text, _>(v.as_str());
     }
     if let Some(v) = filter.actions {
-        query = query.bind::<Array<Text>, _>(v);
+        query = query.bind::<Array<Text>, _>(v.iter().map(|a| a.as_str()).collect::<Vec<_>>());
     }
     if let Some(v) = filter.since {
         query = query.bind::<Timestamptz, _>(v);

@@ -229,16 +229,18 @@ impl<'c> Importer<'c> {
 
     /// Validates one decoded line against what the database holds.
     fn check(&self, line: u64, mut claim: NewClaim) -> Result<ReadyClaim, Vec<FieldError>> {
-        if let (None, Some(name)) = (claim.speaker_id, claim.speaker.as_deref()) {
-            match self.speaker_names.get(&name_key(name)).copied().flatten() {
+        let name = match claim.speaker_name_to_resolve() {
+            Ok(name) => name.map(str::to_owned),
+            Err(AppError::Validation(errors)) => return Err(errors),
+            Err(other) => return Err(vec![FieldError::new("speaker", other.to_string())]),
+        };
+        if let Some(name) = name {
+            match self.speaker_names.get(&name_key(&name)).copied().flatten() {
                 Some(id) => claim.speaker_id = Some(id),
                 None => {
                     return Err(vec![FieldError::new(
                         "speaker",
-                        format!(
-                            "no speaker is named or aliased {:?}; add the speaker first",
-                            name.trim()
-                        ),
+                        format!("no speaker is named or aliased {name:?}; add the speaker first"),
                     )]);
                 }
             }
@@ -429,4 +431,13 @@ pub(super) async fn write_batch(
         Ok(ids)
     })
     .await
+}
+
+#[cfg(test)]
+mod event_action_tests {
+    #[test]
+    fn imported_claims_are_recorded_with_the_claim_created_action() {
+        let action = crate::domain::audit::AuditAction::ClaimCreated.as_str();
+        assert!(super::INSERT_EVENTS.contains(&format!("'{action}'")));
+    }
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::events::{self, AuditContext, EventRecord};
 use super::models::SpeakerRef;
 use super::schema::{claim_relations, claim_reviews, claims, speakers};
+use crate::domain::audit::AuditAction;
 use crate::domain::claim::ClaimStatus;
 use crate::domain::relation::{RelationKind, ValidRelation};
 use crate::domain::review::Verdict;
@@ -82,7 +83,7 @@ pub async fn add(
             conn,
             ctx,
             EventRecord {
-                action: "relation.added",
+                action: AuditAction::RelationAdded,
                 subject_type: "claim",
                 subject_id: claim_id,
                 story_id: Some(story_id),

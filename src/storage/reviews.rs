@@ -14,6 +14,7 @@ use super::events::{self, AuditContext, EventRecord};
 use super::models::{ClaimRow, SpeakerRef};
 use super::schema::{claim_comments, claim_reviews, claims, speakers, users};
 use super::{Page, PageRequest};
+use crate::domain::audit::AuditAction;
 use crate::domain::auth::{Action, Role};
 use crate::domain::claim::ClaimStatus;
 use crate::domain::review::{ValidReview, Verdict};
@@ -58,7 +59,7 @@ pub async fn change_status(
             None,
             reason,
             EventRecord {
-                action: "claim.status_changed",
+                action: AuditAction::ClaimStatusChanged,
                 subject_type: "claim",
                 subject_id: claim_id,
                 story_id: Some(head.story_id),
@@ -184,7 +185,7 @@ pub async fn create_review(
                 None,
                 &reason,
                 EventRecord {
-                    action: "review.created",
+                    action: AuditAction::ReviewCreated,
                     subject_type: "claim",
                     subject_id: claim_id,
                     story_id: Some(head.story_id),
@@ -200,7 +201,7 @@ pub async fn create_review(
                 conn,
                 ctx,
                 EventRecord {
-                    action: "review.created",
+                    action: AuditAction::ReviewCreated,
                     subject_type: "claim",
                     subject_id: claim_id,
                     story_id: Some(head.story_id),
@@ -275,7 +276,7 @@ pub async fn add_comment(
             conn,
             ctx,
             EventRecord {
-                action: "comment.created",
+                action: AuditAction::CommentCreated,
                 subject_type: "claim",
                 subject_id: claim_id,
                 story_id: Some(head.story_id),
@@ -347,7 +348,7 @@ pub async fn assign(
             conn,
             ctx,
             EventRecord {
-                action: "claim.assigned",
+                action: AuditAction::ClaimAssigned,
                 subject_type: "claim",
                 subject_id: claim_id,
                 story_id: Some(head.story_id),

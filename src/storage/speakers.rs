@@ -14,6 +14,7 @@ use super::models::{NewSpeakerRevisionRow, NewSpeakerRow, Speaker, SpeakerRevisi
 use super::schema::{speaker_revisions, speakers};
 use super::text_keys::SpeakerKeys;
 use super::{Page, PageRequest, keyset};
+use crate::domain::audit::AuditAction;
 use crate::domain::revision::{IfMatch, RevisionNumber};
 use crate::domain::speaker::{SpeakerFields, SpeakerKind, ValidSpeaker, ValidSpeakerPatch};
 use crate::domain::text::match_key;
@@ -59,7 +60,7 @@ pub async fn create(
             conn,
             ctx,
             EventRecord {
-                action: "speaker.created",
+                action: AuditAction::SpeakerCreated,
                 subject_type: "speaker",
                 subject_id: created.id,
                 story_id: None,
@@ -131,7 +132,7 @@ pub async fn write_revision(
         conn,
         ctx,
         EventRecord {
-            action: "speaker.revised",
+            action: AuditAction::SpeakerRevised,
             subject_type: "speaker",
             subject_id: head.id,
             story_id: None,

@@ -8,6 +8,7 @@ use super::events::{self, AuditContext, EventRecord};
 use super::models::{NewStoryRow, Story};
 use super::schema::stories;
 use super::{Page, PageRequest, keyset};
+use crate::domain::audit::AuditAction;
 use crate::domain::story::ValidStory;
 use crate::error::{AppError, AppResult};
 
@@ -42,7 +43,7 @@ pub async fn create(
             conn,
             ctx,
             EventRecord {
-                action: "story.created",
+                action: AuditAction::StoryCreated,
                 subject_type: "story",
                 subject_id: created.id,
                 story_id: Some(created.id),

@@ -10,6 +10,7 @@ use super::events::{self, AuditContext, EventRecord};
 use subtle::ConstantTimeEq;
 
 use super::schema::{api_tokens, users};
+use crate::domain::audit::AuditAction;
 use crate::domain::auth::{Role, generate_token, is_valid_user_name};
 use crate::error::{AppError, AppResult};
 
@@ -85,7 +86,7 @@ pub async fn create_user(
             conn,
             ctx,
             EventRecord {
-                action: "user.created",
+                action: AuditAction::UserCreated,
                 subject_type: "user",
                 subject_id: user.id,
                 story_id: None,
@@ -149,7 +150,7 @@ pub async fn create_token(
             conn,
             ctx,
             EventRecord {
-                action: "token.created",
+                action: AuditAction::TokenCreated,
                 subject_type: "token",
                 subject_id: info.id,
                 story_id: None,
@@ -181,7 +182,7 @@ pub async fn revoke_token(
             conn,
             ctx,
             EventRecord {
-                action: "token.revoked",
+                action: AuditAction::TokenRevoked,
                 subject_type: "token",
                 subject_id: info.id,
                 story_id: None,

@@ -1,6 +1,6 @@
 //! Every error class: a precise problem+json, and nothing written.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TEST_MAX_BODY_BYTES, assert_problem, invalid_fields, spawn_app};
 
@@ -183,4 +183,58 @@ async fn health_checks_the_database() {
     let app = spawn_app().await;
     let body = app.get_json("/healthz").await;
     assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn small_edges_of_the_contract() {
+    let app = spawn_app().await;
+    let story = app.story("Edges").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    // A speaker named both ways is refused, in a POST and in an import line.
+    let res = app
+        .post_json(
+            "/v1/claims",
+            &json!({ "story_id": story, "speaker_id": speaker, "speaker": "Someone Else", "text": "x", "kind": "paraphrase" }),
+        )
+        .await;
+    let problem = assert_problem(res, 422).await;
+    assert_eq!(invalid_fields(&problem), ["speaker"]);
+    let line = json!({ "story_id": story, "speaker_id": speaker, "speaker": "Ana Robles", "text": "x", "kind": "paraphrase" });
+    let res = app
+        .client
+        .post(app.url("/v1/import/claims"))
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .unwrap();
+    let problem: Value = res.json().await.unwrap();
+    let report = &problem["report"];
+    assert_eq!(report["imported"], 0, "{problem}");
+    assert_eq!(
+        report["errors"][0]["errors"][0]["field"], "speaker",
+        "{problem}"
+    );
+    // -0 is stored as 0.
+    let claim = app
+        .create(
+            "/v1/claims",
+            json!({ "story_id": story, "speaker_id": speaker, "text": "Zero", "kind": "paraphrase", "confidence": -0.0 }),
+        )
+        .await;
+    assert_eq!(claim["confidence"].to_string(), "0.0");
+    // A query string whose escapes are not UTF-8 is refused, not guessed at.
+    let problem = assert_problem(app.get("/v1/search?q=%FF").await, 400).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("UTF-8"),
+        "{problem}"
+    );
+    // A browser opening the service is sent to the docs page.
+    let res = crate::helpers::client_with(None)
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.url().path(), "/docs/", "followed to the docs page");
+    assert_eq!(res.status(), 200);
 }

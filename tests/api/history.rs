@@ -506,3 +506,16 @@ async fn an_open_stream_ends_when_its_token_is_revoked() {
     assert!(seen.contains("event: closed"), "{seen}");
     assert!(seen.contains("revoked"), "{seen}");
 }
+
+#[tokio::test]
+async fn an_unknown_event_action_is_refused_naming_the_known_ones() {
+    let app = spawn_app().await;
+    let problem = assert_problem(app.get("/v1/events?action=claim.craeted").await, 422).await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("claim.created") && detail.contains("speaker.revised"),
+        "{detail}"
+    );
+    let known = app.get_json("/v1/events?action=story.created").await;
+    assert!(known["items"].as_array().unwrap().is_empty());
+}

@@ -36,18 +36,16 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::LogContent)?;
     let mut body = body;
-    if let (None, Some(name)) = (body.speaker_id, body.speaker.as_deref()) {
+    if let Some(name) = body.speaker_name_to_resolve()? {
         let mut conn = state.pool.get().await?;
-        let found = crate::storage::speakers::find_by_name_or_alias(&mut conn, name.trim()).await?;
-        body.speaker_id = Some(found.map(|s| s.id).ok_or_else(|| {
+        let found = crate::storage::speakers::find_by_name_or_alias(&mut conn, name).await?;
+        let id = found.map(|s| s.id).ok_or_else(|| {
             AppError::invalid(
                 "speaker",
-                format!(
-                    "no speaker is named or aliased {:?}; add the speaker first",
-                    name.trim()
-                ),
+                format!("no speaker is named or aliased {name:?}; add the speaker first"),
             )
-        })?);
+        })?;
+        body.speaker_id = Some(id);
     }
     let claim = body.validate()?;
     let ctx = caller.audit();

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::audit::AuditAction;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::time_param;
@@ -23,6 +24,7 @@ pub struct EventQuery {
     #[param(minimum = 1)]
     subject_id: Option<i64>,
     actor: Option<String>,
+    #[param(value_type = Option<AuditAction>)]
     action: Option<String>,
     since: Option<String>,
     until: Option<String>,
@@ -59,7 +61,12 @@ pub async fn list(
         subject_type: q.subject_type,
         subject_id: q.subject_id,
         actor: q.actor,
-        action: q.action,
+        action: q
+            .action
+            .as_deref()
+            .map(str::parse::<AuditAction>)
+            .transpose()
+            .map_err(|e| AppError::invalid("action", e))?,
         actions: None,
         since: time_param("since", q.since.as_deref())?,
         until: time_param("until", q.until.as_deref())?,

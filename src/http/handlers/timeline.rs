@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::domain::audit::AuditAction;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::time_param;
@@ -16,26 +17,29 @@ use crate::storage::events::{self, EventFilter, EventView};
 use crate::storage::{SortOrder, claims, stories};
 
 /// The kinds of timeline entries, and the audit actions behind each.
-const KINDS: &[(&str, &[&str])] = &[
-    ("story_created", &["story.created"]),
-    ("article_published", &["article.created"]),
-    ("article_revised", &["article.revised"]),
-    ("claim_logged", &["claim.created"]),
+const KINDS: &[(&str, &[AuditAction])] = &[
+    ("story_created", &[AuditAction::StoryCreated]),
+    ("article_published", &[AuditAction::ArticleCreated]),
+    ("article_revised", &[AuditAction::ArticleRevised]),
+    ("claim_logged", &[AuditAction::ClaimCreated]),
     (
         "claim_revised",
-        &["claim.revised", "claim.appearances_carried"],
+        &[
+            AuditAction::ClaimRevised,
+            AuditAction::ClaimAppearancesCarried,
+        ],
     ),
-    ("status_changed", &["claim.status_changed"]),
-    ("review_given", &["review.created"]),
-    ("relation_added", &["relation.added"]),
-    ("comment_added", &["comment.created"]),
-    ("claim_assigned", &["claim.assigned"]),
+    ("status_changed", &[AuditAction::ClaimStatusChanged]),
+    ("review_given", &[AuditAction::ReviewCreated]),
+    ("relation_added", &[AuditAction::RelationAdded]),
+    ("comment_added", &[AuditAction::CommentCreated]),
+    ("claim_assigned", &[AuditAction::ClaimAssigned]),
 ];
 
 fn kind_of(action: &str) -> &'static str {
     KINDS
         .iter()
-        .find(|(_, actions)| actions.contains(&action))
+        .find(|(_, actions)| actions.iter().any(|a| a.as_str() == action))
         .map_or("other", |(kind, _)| kind)
 }
 
