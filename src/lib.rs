@@ -3,10 +3,9 @@
 //! - [`domain`]: claims, speakers, articles, revisions and their rules;
 //! - [`storage`]: PostgreSQL through diesel, migrations, the embedded cluster;
 //! - [`http`]: the REST API (routes, extractors, problem+json errors);
-//! - [`app`]: wiring the pieces into a running server;
+//! - [`http::server`]: wiring the pieces into a running server;
 //! - [`shutdown`]: how `serve` stops on SIGTERM and Ctrl-C.
 
-pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use claimtrail::app::{self, HttpSettings, Limits};
+use claimtrail::http::server::{self as app, HttpSettings, Limits};
 mod eval_attribution;
 
 use claimtrail::config::{

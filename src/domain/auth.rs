@@ -7,7 +7,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use super::claim::ClaimStatus;
 use super::text_enum;
 use crate::error::AppError;
 
@@ -80,31 +79,6 @@ fn describe(action: Action) -> &'static str {
     }
 }
 
-/// Reporters edit only their own drafts: claims they logged that nobody has
-/// started reviewing yet. Editors and admins edit any claim.
-pub fn may_edit_claim(
-    role: Role,
-    caller: &str,
-    created_by: &str,
-    status: ClaimStatus,
-) -> Result<(), AppError> {
-    role.require(Action::EditClaim)?;
-    if role != Role::Reporter {
-        return Ok(());
-    }
-    if created_by != caller {
-        return Err(AppError::Forbidden(format!(
-            "reporters edit only the claims they logged; this one was logged by {created_by}"
-        )));
-    }
-    if !matches!(status, ClaimStatus::Proposed | ClaimStatus::Unverified) {
-        return Err(AppError::Forbidden(format!(
-            "the claim is {status}: once review has started only an editor can change it"
-        )));
-    }
-    Ok(())
-}
-
 /// A user name: letters, digits and `._@-`, starting with a letter or digit.
 pub fn is_valid_user_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -175,15 +149,6 @@ mod tests {
                 assert_eq!(role.may(*action), expected, "{role} {action:?}");
             }
         }
-    }
-
-    #[test]
-    fn reporters_edit_only_their_own_drafts() {
-        assert!(may_edit_claim(Role::Reporter, "ana", "ana", ClaimStatus::Unverified).is_ok());
-        assert!(may_edit_claim(Role::Reporter, "ana", "luis", ClaimStatus::Unverified).is_err());
-        assert!(may_edit_claim(Role::Reporter, "ana", "ana", ClaimStatus::Verified).is_err());
-        assert!(may_edit_claim(Role::Editor, "eva", "ana", ClaimStatus::Verified).is_ok());
-        assert!(may_edit_claim(Role::Reviewer, "rev", "rev", ClaimStatus::Unverified).is_err());
     }
 
     #[test]

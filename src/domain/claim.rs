@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+pub use super::status::ClaimStatus;
 use super::text_enum;
 use super::validation::{MAX_CLAIM_TEXT, MAX_SHORT_TEXT, Validator, objects};
 use super::when::{SaidWhen, SaidWhenInput};
@@ -23,20 +24,6 @@ text_enum! {
 }
 
 text_enum! {
-    /// Where a claim stands in review.
-    ClaimStatus {
-        Proposed => "proposed",
-        Unverified => "unverified",
-        InReview => "in_review",
-        Verified => "verified",
-        Disputed => "disputed",
-        False => "false",
-        Unverifiable => "unverifiable",
-        Retracted => "retracted",
-    }
-}
-
-text_enum! {
     /// What became of an appearance when its article was revised.
     AppearanceState {
         Present => "present",
@@ -44,12 +31,6 @@ text_enum! {
         Removed => "removed",
         Restored => "restored",
     }
-}
-
-impl ClaimStatus {
-    /// A claim logged by hand starts unverified: a reporter has recorded it,
-    /// nobody has checked it yet. (`proposed` is for machine suggestions.)
-    pub const LOGGED: ClaimStatus = ClaimStatus::Unverified;
 }
 
 /// A span named by a request: an article, optionally one of its revisions

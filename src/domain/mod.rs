@@ -9,6 +9,7 @@ pub mod claim;
 pub mod claimreview;
 pub mod diff;
 pub mod import;
+pub mod near_duplicates;
 pub mod relation;
 pub mod review;
 pub mod revision;

@@ -11,10 +11,55 @@
 //! (back to unverified, flagged for review): the verdict was on other words.
 
 use super::auth::{Action, Role};
-use super::claim::ClaimStatus;
+use super::text_enum;
 use crate::error::AppError;
 
 use ClaimStatus::*;
+
+text_enum! {
+    /// Where a claim stands in review.
+    ClaimStatus {
+        Proposed => "proposed",
+        Unverified => "unverified",
+        InReview => "in_review",
+        Verified => "verified",
+        Disputed => "disputed",
+        False => "false",
+        Unverifiable => "unverifiable",
+        Retracted => "retracted",
+    }
+}
+
+impl ClaimStatus {
+    /// A claim logged by hand starts unverified: a reporter has recorded it,
+    /// nobody has checked it yet. (`proposed` is for machine suggestions.)
+    pub const LOGGED: ClaimStatus = ClaimStatus::Unverified;
+}
+
+/// Reporters edit only their own drafts: claims they logged that nobody has
+/// started reviewing yet. Editors and admins edit any claim.
+pub fn may_edit_claim(
+    role: Role,
+    caller: &str,
+    created_by: &str,
+    status: ClaimStatus,
+) -> Result<(), AppError> {
+    role.require(Action::EditClaim)?;
+    if role != Role::Reporter {
+        return Ok(());
+    }
+    if created_by != caller {
+        return Err(AppError::Forbidden(format!(
+            "reporters edit only the claims they logged; this one was logged by {created_by}"
+        )));
+    }
+    if !matches!(status, ClaimStatus::Proposed | ClaimStatus::Unverified) {
+        return Err(AppError::Forbidden(format!(
+            "the claim is {status}: once review has started only an editor can change it"
+        )));
+    }
+    Ok(())
+}
 
 /// The statuses a claim may move to from `from`.
 pub fn allowed_targets(from: ClaimStatus) -> &'static [ClaimStatus] {
@@ -89,6 +134,15 @@ pub fn reviewable(status: ClaimStatus) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reporters_edit_only_their_own_drafts() {
+        assert!(may_edit_claim(Role::Reporter, "ana", "ana", ClaimStatus::Unverified).is_ok());
+        assert!(may_edit_claim(Role::Reporter, "ana", "luis", ClaimStatus::Unverified).is_err());
+        assert!(may_edit_claim(Role::Reporter, "ana", "ana", ClaimStatus::Verified).is_err());
+        assert!(may_edit_claim(Role::Editor, "eva", "ana", ClaimStatus::Verified).is_ok());
+        assert!(may_edit_claim(Role::Reviewer, "rev", "rev", ClaimStatus::Unverified).is_err());
+    }
 
     const ALL: [ClaimStatus; 8] = [
         Proposed,

@@ -6,16 +6,11 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use crate::app::AppState;
 use crate::domain::auth::{Action, hash_token};
 use crate::error::{AppError, AppResult};
+use crate::http::server::AppState;
 use crate::storage::events::AuditContext;
 use crate::storage::users::{self, AuthUser};
-use subtle::ConstantTimeEq;
 
 /// The caller of a request: a user (from `Authorization: Bearer …`) or nobody.
 /// A header that is present but not a valid, unrevoked token is refused at once.
@@ -154,109 +149,5 @@ impl FromRequest for Caller {
             request_id,
             public_reads,
         }))
-    }
-}
-
-/// Tokens recently found valid, so that a busy client costs one database
-/// lookup per `ttl` instead of one per request (a third of a cheap read).
-/// Unknown tokens are never cached. Revoking a token through the API clears
-/// the cache of the instance that revoked it; elsewhere (the CLI, another
-/// instance) a revoked token stops working within `ttl`.
-///
-/// Entries are found by the first 8 bytes of the token's SHA-256 and then
-/// checked against the whole digest in constant time (`subtle`): lookup
-/// timing depends only on digest bits a caller cannot steer, and the final
-/// comparison on nothing.
-pub struct TokenCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<u64, CachedToken>>,
-}
-
-/// The full digest, who the token belongs to, and when it was checked.
-type CachedToken = ([u8; 32], AuthUser, Instant);
-
-fn cache_key(hash: &[u8; 32]) -> u64 {
-    u64::from_le_bytes(hash[..8].try_into().expect("8 bytes"))
-}
-
-/// Entries kept at most; a full cache drops its expired entries, or all.
-const TOKEN_CACHE_CAPACITY: usize = 10_000;
-
-impl TokenCache {
-    /// How long a validated token is trusted without asking the database.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// A zero `ttl` turns the cache off.
-    pub fn new(ttl: Duration) -> Self {
-        TokenCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn get(&self, hash: &[u8; 32]) -> Option<AuthUser> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(&cache_key(hash))
-            .filter(|(full, _, at)| bool::from(full.ct_eq(hash)) && at.elapsed() < self.ttl)
-            .map(|(_, user, _)| user.clone())
-    }
-
-    pub fn put(&self, hash: [u8; 32], user: AuthUser) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= TOKEN_CACHE_CAPACITY {
-            entries.retain(|_, (_, _, at)| at.elapsed() < self.ttl);
-            if entries.len() >= TOKEN_CACHE_CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(cache_key(&hash), (hash, user, Instant::now()));
-    }
-
-    pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::auth::Role;
-
-    fn user() -> AuthUser {
-        AuthUser {
-            user_id: 1,
-            name: "rita".into(),
-            role: Role::Reviewer,
-            token_id: 7,
-        }
-    }
-
-    #[test]
-    fn the_token_cache_expires_entries_and_can_be_cleared_or_off() {
-        let cache = TokenCache::new(Duration::from_millis(50));
-        cache.put([1; 32], user());
-        assert_eq!(cache.get(&[1; 32]).map(|u| u.token_id), Some(7));
-        assert!(cache.get(&[2; 32]).is_none());
-        cache.clear();
-        assert!(cache.get(&[1; 32]).is_none());
-        cache.put([1; 32], user());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(cache.get(&[1; 32]).is_none(), "expired");
-
-        let off = TokenCache::new(Duration::ZERO);
-        off.put([1; 32], user());
-        assert!(off.get(&[1; 32]).is_none());
     }
 }

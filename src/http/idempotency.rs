@@ -9,8 +9,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::server::AppState;
 use crate::storage::idempotency::{self, KeyUse, StoredResponse};
 
 /// SHA-256 of the raw request body, left by the JSON extractor.

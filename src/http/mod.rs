@@ -9,6 +9,8 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
+pub mod server;
+pub mod token_cache;
 
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 

@@ -25,6 +25,7 @@ use crate::domain::import::{
 use crate::domain::validation::Validator;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::storage::models::ClaimColumns;
+use crate::storage::text_keys::array_literal;
 
 /// A claim checked and ready to write in bulk.
 pub(super) struct ReadyClaim {
@@ -299,17 +300,18 @@ struct NextId {
 const INSERT_HEADS: &str = "\
 INSERT INTO claims (id, story_id, revision, speaker_id, text, kind, cue, said_start, said_end,
                     said_precision, said_expression, confidence, hedges, status,
-                    appearances_revision, needs_review, created_by, text_key, search_terms)
+                    appearances_revision, needs_review, created_by, text_key, search_terms,
+                    duplicate_bands)
 SELECT id, story_id, 1, speaker_id, text, kind, cue, said_start, said_end,
        said_precision, said_expression, confidence,
        ARRAY(SELECT jsonb_array_elements_text(hedges)), status, 1, needs_review, $14,
-       text_key, search_terms
+       text_key, search_terms, duplicate_bands::bigint[]
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
               $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::float8[],
-              $12::jsonb[], $13::text[], $15::bool[], $16::text[], $17::text[])
+              $12::jsonb[], $13::text[], $15::bool[], $16::text[], $17::text[], $18::text[])
        AS t(id, story_id, speaker_id, text, kind, cue, said_start, said_end,
             said_precision, said_expression, confidence, hedges, status, needs_review,
-            text_key, search_terms)";
+            text_key, search_terms, duplicate_bands)";
 
 /// Revision 1 is the head as just written, column for column.
 const INSERT_FIRST_REVISIONS: &str = "\
@@ -385,6 +387,7 @@ pub(super) async fn write_batch(
             .bind::<Array<Bool>, _>(columns.iter().map(|c| c.needs_review).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(columns.iter().map(|c| c.keys.text_key.as_str()).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(columns.iter().map(|c| c.keys.search_terms.as_str()).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(columns.iter().map(|c| array_literal(&c.keys.duplicate_bands)).collect::<Vec<_>>())
             .execute(conn)
             .await?;
 

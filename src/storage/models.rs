@@ -9,6 +9,7 @@ use super::text_keys::ClaimKeys;
 use crate::domain::claim::{
     Appearance, AppearanceState, ClaimFields, ClaimKind, ClaimState, ClaimStatus,
 };
+use crate::domain::review::Verdict;
 use crate::domain::speaker::{SpeakerFields, SpeakerKind};
 use crate::domain::when::{SaidWhen, TimePrecision};
 
@@ -302,6 +303,7 @@ pub struct NewClaimRow<'a> {
     pub created_by: &'a str,
     pub text_key: &'a str,
     pub search_terms: &'a str,
+    pub duplicate_bands: &'a [i64],
 }
 
 /// The head's new values after a revision.
@@ -325,6 +327,7 @@ pub struct ClaimHeadChange<'a> {
     pub updated_at: DateTime<Utc>,
     pub text_key: &'a str,
     pub search_terms: &'a str,
+    pub duplicate_bands: &'a [i64],
 }
 
 #[derive(Debug, Insertable)]
@@ -466,4 +469,33 @@ pub struct NewAuditEvent<'a> {
     pub after_revision: Option<i32>,
     pub request_id: Option<&'a str>,
     pub details: serde_json::Value,
+}
+
+/// A verdict on a claim revision (append-only).
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = claim_reviews, check_for_backend(diesel::pg::Pg))]
+pub struct ReviewRow {
+    pub id: i64,
+    pub claim_id: i64,
+    /// The claim revision the verdict is about.
+    pub claim_revision: i32,
+    pub reviewer: String,
+    pub verdict: Verdict,
+    pub rationale: String,
+    pub reviewer_confidence: Option<f64>,
+    pub evidence: serde_json::Value,
+    pub supersedes_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// For a review imported from a fact-checker: its URL, author, date,
+    /// rating and language as published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_author: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_date_published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_rating: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_language: Option<String>,
 }

@@ -36,6 +36,8 @@ const MUTABLE: &[&str] = &[
     "speakers",
     "articles",
     "claims",
+    // Derived from `claims.duplicate_bands` by triggers.
+    "claim_duplicate_bands",
     "users",
     "api_tokens",
     "idempotency_keys",

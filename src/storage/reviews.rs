@@ -11,13 +11,14 @@ use serde_json::json;
 
 use super::claims::{self as claim_store, ClaimView, write_next_revision};
 use super::events::{self, AuditContext, EventRecord};
+pub use super::models::ReviewRow;
 use super::models::{ClaimRow, SpeakerRef};
 use super::schema::{claim_comments, claim_reviews, claims, speakers, users};
 use super::{Page, PageRequest};
 use crate::domain::audit::AuditAction;
 use crate::domain::auth::{Action, Role};
 use crate::domain::claim::ClaimStatus;
-use crate::domain::review::{ValidReview, Verdict};
+use crate::domain::review::ValidReview;
 use crate::domain::revision::IfMatch;
 use crate::domain::status::{StatusTransition, reviewable};
 use crate::error::{AppError, AppResult};
@@ -72,34 +73,6 @@ pub async fn change_status(
         claim_store::view_with_speaker(conn, written.head, None, &rows).await
     })
     .await
-}
-
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = claim_reviews, check_for_backend(diesel::pg::Pg))]
-pub struct ReviewRow {
-    pub id: i64,
-    pub claim_id: i64,
-    /// The claim revision the verdict is about.
-    pub claim_revision: i32,
-    pub reviewer: String,
-    pub verdict: Verdict,
-    pub rationale: String,
-    pub reviewer_confidence: Option<f64>,
-    pub evidence: serde_json::Value,
-    pub supersedes_id: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    /// For a review imported from a fact-checker: its URL, author, date,
-    /// rating and language as published.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_author: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_date_published: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_rating: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_language: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -85,6 +85,14 @@ diesel::table! {
         assigned_at -> Nullable<Timestamptz>,
         text_key -> Text,
         search_terms -> Text,
+        duplicate_bands -> Array<Int8>,
+    }
+}
+
+diesel::table! {
+    claim_duplicate_bands (band, claim_id) {
+        band -> Int8,
+        claim_id -> Int8,
     }
 }
 

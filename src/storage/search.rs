@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::domain::claim::{ClaimKind, ClaimStatus};
+use crate::domain::near_duplicates::Trigrams;
 use crate::domain::text::search_query;
 use crate::error::AppResult;
 
@@ -105,81 +106,118 @@ pub async fn search(
 }
 
 /// A claim already in the ledger that reads like a new one.
-#[derive(Debug, Clone, diesel::QueryableByName, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LikelyDuplicate {
-    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = BigInt)]
     pub story_id: i64,
-    #[diesel(sql_type = BigInt)]
     pub speaker_id: i64,
-    #[diesel(sql_type = Text)]
     pub text: String,
-    /// Trigram similarity of the lowercased texts, 0–1.
-    #[diesel(sql_type = Double)]
+    /// Trigram similarity of the two texts' match keys, 0–1
+    /// (see `src/domain/near_duplicates.rs`).
     pub similarity: f64,
 }
 
-/// For each new claim `(id, text)`: the likely duplicates of
-/// [`likely_duplicates`], in one statement for all of them.
+/// Band keys read per claim at most: a key that many claims share (a wire
+/// text logged a thousand times) yields its newest claims. This bounds the
+/// cost of a look-up whatever the size of the ledger.
+const READ_PER_BAND: i64 = 64;
+/// Candidates per claim whose exact similarity is computed: those sharing
+/// the most band keys with it.
+const CANDIDATES: i64 = 32;
+/// Likely duplicates returned per claim.
+const SHOWN: usize = 5;
+
+/// Per band key of each new claim, its newest holders; per claim, the
+/// holders sharing the most keys, with their texts' match keys.
+const CANDIDATES_SQL: &str = "\
+SELECT t.of_id, c.id, c.story_id, c.speaker_id, c.text, c.text_key
+  FROM (SELECT q.of_id, d.claim_id,
+               row_number() OVER (PARTITION BY q.of_id ORDER BY count(*) DESC, d.claim_id DESC) AS place
+          FROM unnest($1::bigint[], $2::bigint[]) AS q(of_id, band)
+               CROSS JOIN LATERAL (
+                 SELECT b.claim_id FROM claim_duplicate_bands b
+                  WHERE b.band = q.band AND b.claim_id <> q.of_id
+                  ORDER BY b.claim_id DESC LIMIT $3) d
+         GROUP BY q.of_id, d.claim_id) t
+  JOIN claims c ON c.id = t.claim_id
+ WHERE t.place <= $4";
+
+/// For each new claim `(id, text)`: the claims already logged whose text is
+/// at least `threshold` similar to it (see [`crate::domain::near_duplicates`]),
+/// most similar first (the newest first among equals), at most five. One
+/// statement for all of them.
 pub async fn likely_duplicates_many(
     conn: &mut AsyncPgConnection,
     claims: &[(i64, &str)],
     threshold: f64,
 ) -> AppResult<HashMap<i64, Vec<LikelyDuplicate>>> {
     use diesel::QueryableByName;
+    use diesel::sql_types::Array;
     #[derive(QueryableByName)]
-    struct Row {
+    struct Candidate {
         #[diesel(sql_type = BigInt)]
         of_id: i64,
-        #[diesel(embed)]
-        duplicate: LikelyDuplicate,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        story_id: i64,
+        #[diesel(sql_type = BigInt)]
+        speaker_id: i64,
+        #[diesel(sql_type = Text)]
+        text: String,
+        #[diesel(sql_type = Text)]
+        text_key: String,
     }
-    if claims.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT t.id AS of_id, d.id, d.story_id, d.speaker_id, d.text, d.similarity \
-           FROM unnest($1::bigint[], $2::text[]) AS t(id, text) \
-           CROSS JOIN LATERAL ( \
-             SELECT id, story_id, speaker_id, text, similarity FROM ( \
-               SELECT id, story_id, speaker_id, text, (1 - (lower(text) <-> lower(t.text)))::float8 AS similarity \
-                 FROM claims WHERE id <> t.id \
-                ORDER BY lower(text) <-> lower(t.text) LIMIT 5) nearest \
-              WHERE similarity >= $3) d \
-          ORDER BY t.id, d.similarity DESC, d.id",
-    )
-    .bind::<diesel::sql_types::Array<BigInt>, _>(claims.iter().map(|c| c.0).collect::<Vec<_>>())
-    .bind::<diesel::sql_types::Array<Text>, _>(claims.iter().map(|c| c.1).collect::<Vec<_>>())
-    .bind::<Double, _>(threshold)
-    .load(conn)
-    .await?;
+    let trigrams: HashMap<i64, Trigrams> = claims
+        .iter()
+        .map(|&(id, text)| (id, Trigrams::of_text(text)))
+        .collect();
+    let (of_ids, bands): (Vec<i64>, Vec<i64>) = trigrams
+        .iter()
+        .flat_map(|(&id, t)| t.band_keys().into_iter().map(move |band| (id, band)))
+        .unzip();
     let mut out: HashMap<i64, Vec<LikelyDuplicate>> = HashMap::new();
-    for row in rows {
-        out.entry(row.of_id).or_default().push(row.duplicate);
+    if bands.is_empty() {
+        return Ok(out);
+    }
+    let candidates: Vec<Candidate> = diesel::sql_query(CANDIDATES_SQL)
+        .bind::<Array<BigInt>, _>(&of_ids)
+        .bind::<Array<BigInt>, _>(&bands)
+        .bind::<BigInt, _>(READ_PER_BAND)
+        .bind::<BigInt, _>(CANDIDATES)
+        .load(conn)
+        .await?;
+    for c in candidates {
+        let similarity = trigrams[&c.of_id].similarity(&Trigrams::of_key(&c.text_key));
+        if similarity >= threshold {
+            out.entry(c.of_id).or_default().push(LikelyDuplicate {
+                id: c.id,
+                story_id: c.story_id,
+                speaker_id: c.speaker_id,
+                text: c.text,
+                similarity,
+            });
+        }
+    }
+    for found in out.values_mut() {
+        // Equally similar: the newest first, as the band keys were read.
+        found.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then(b.id.cmp(&a.id)));
+        found.truncate(SHOWN);
     }
     Ok(out)
 }
 
-/// Claims whose text is at least `threshold` similar to `text` (trigram
-/// similarity of the lowercased texts), most similar first.
+/// The likely duplicates of one claim (see [`likely_duplicates_many`]).
 pub async fn likely_duplicates(
     conn: &mut AsyncPgConnection,
     text: &str,
     except_id: i64,
     threshold: f64,
 ) -> AppResult<Vec<LikelyDuplicate>> {
-    // The 5 nearest by trigram distance (a GiST index walk), then the threshold.
-    Ok(diesel::sql_query(
-        "SELECT id, story_id, speaker_id, text, similarity FROM ( \
-           SELECT id, story_id, speaker_id, text, (1 - (lower(text) <-> lower($1)))::float8 AS similarity \
-             FROM claims WHERE id <> $2 \
-            ORDER BY lower(text) <-> lower($1) LIMIT 5) nearest \
-          WHERE similarity >= $3 ORDER BY similarity DESC, id",
+    Ok(
+        likely_duplicates_many(conn, &[(except_id, text)], threshold)
+            .await?
+            .remove(&except_id)
+            .unwrap_or_default(),
     )
-    .bind::<Text, _>(text)
-    .bind::<BigInt, _>(except_id)
-    .bind::<Double, _>(threshold)
-    .load(conn)
-    .await?)
 }

@@ -16,7 +16,9 @@ use super::text_keys::SpeakerKeys;
 use super::{Page, PageRequest, keyset};
 use crate::domain::audit::AuditAction;
 use crate::domain::revision::{IfMatch, RevisionNumber};
-use crate::domain::speaker::{SpeakerFields, SpeakerKind, ValidSpeaker, ValidSpeakerPatch};
+use crate::domain::speaker::{
+    SpeakerFields, SpeakerKind, ValidSpeaker, ValidSpeakerPatch, distinct_aliases,
+};
 use crate::domain::text::match_key;
 use crate::error::{AppError, AppResult};
 
@@ -353,4 +355,131 @@ pub async fn find_ids_by_names(
     .load(conn)
     .await?;
     Ok(found.into_iter().map(|m| (m.name, m.id)).collect())
+}
+
+/// Merges speaker `from` into `into`: every claim attributed to `from` gets a
+/// new revision attributed to `into`; `from`'s name and aliases become aliases
+/// of `into`, and `from` points at it. One transaction.
+pub async fn merge_speakers(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    from: i64,
+    into: i64,
+) -> AppResult<(Speaker, Vec<i64>)> {
+    use super::schema::speakers as sp;
+    use crate::storage::claims::{appearances_of, write_next_revision};
+    use crate::storage::models::ClaimRow;
+    use crate::storage::schema::claims;
+    if from == into {
+        return Err(AppError::invalid(
+            "into",
+            "a speaker cannot be merged into itself",
+        ));
+    }
+    conn.transaction(async |conn| {
+        let mut both: Vec<Speaker> = sp::table
+            .filter(sp::id.eq_any([from, into]))
+            .order(sp::id)
+            .select(Speaker::as_select())
+            .for_update()
+            .load(conn)
+            .await?;
+        let source_pos = both
+            .iter()
+            .position(|s| s.id == from)
+            .ok_or_else(|| AppError::not_found(format!("speaker {from}")))?;
+        let source = both.remove(source_pos);
+        let target = both
+            .pop()
+            .ok_or_else(|| AppError::invalid("into", format!("speaker {into} does not exist")))?;
+        if let Some(other) = source.merged_into {
+            return Err(AppError::Conflict {
+                detail: format!("speaker {from} was already merged into speaker {other}"),
+                existing_id: Some(other),
+            });
+        }
+        if target.merged_into.is_some() {
+            return Err(AppError::invalid(
+                "into",
+                format!("speaker {into} was itself merged away"),
+            ));
+        }
+        // Both speakers get a revision first, so that the moved claims'
+        // revisions point at the survivor as it is after the merge: it
+        // takes the other's name and aliases as aliases, and the other
+        // records where it went.
+        let reason = format!(
+            "speaker {from} ({}) merged into speaker {into} ({})",
+            source.name, target.name
+        );
+        let mut survivor = target.fields();
+        survivor.aliases.push(source.name.clone());
+        survivor.aliases.extend(source.aliases.iter().cloned());
+        survivor.aliases = distinct_aliases(&survivor.name, survivor.aliases);
+        let merged = write_revision(
+            conn,
+            ctx,
+            &target,
+            &survivor,
+            &reason,
+            json!({ "merged_from": from }),
+        )
+        .await?;
+        let mut gone = source.fields();
+        gone.merged_into = Some(into);
+        write_revision(conn, ctx, &source, &gone, &reason, json!({})).await?;
+        // Lock every claim to move before writing, in id order (no deadlock
+        // with another writer of the same claims).
+        let ids: Vec<i64> = claims::table
+            .filter(claims::speaker_id.eq(from))
+            .order(claims::id)
+            .select(claims::id)
+            .for_update()
+            .load(conn)
+            .await?;
+        for id in &ids {
+            let head: ClaimRow = claims::table
+                .find(*id)
+                .select(ClaimRow::as_select())
+                .first(conn)
+                .await?;
+            let rows = appearances_of(conn, *id, head.appearances_revision).await?;
+            let mut fields = head.state(&rows).fields;
+            fields.speaker_id = into;
+            write_next_revision(
+                conn,
+                ctx,
+                &head,
+                &fields,
+                None,
+                &reason,
+                EventRecord {
+                    action: AuditAction::ClaimRevised,
+                    subject_type: "claim",
+                    subject_id: *id,
+                    story_id: Some(head.story_id),
+                    before_revision: None,
+                    after_revision: None,
+                    details: json!({ "changed_fields": ["speaker_id"], "reason": reason }),
+                },
+            )
+            .await?;
+        }
+        events::record(
+            conn,
+            ctx,
+            EventRecord {
+                action: AuditAction::SpeakerMerged,
+                subject_type: "speaker",
+                subject_id: into,
+                story_id: None,
+                before_revision: None,
+                after_revision: None,
+                details: json!({ "from": from, "into": into, "claims_moved": ids }),
+            },
+        )
+        .await?;
+        Ok((merged, ids))
+    })
+    .await
 }

@@ -8,12 +8,14 @@ use diesel::{Connection, QueryableByName, RunQueryDsl};
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 
+use crate::domain::near_duplicates::Trigrams;
 use crate::domain::text::{match_key, search_document};
 
-/// Bumped whenever `match_key` or `search_document` change what they make
+/// Bumped whenever `match_key`, `search_document` or the near-duplicate
+/// band keys change what they make
 /// (a rule, or the Unicode version of their data): every stored key is then
 /// made again at the next start.
-pub const VERSION: i32 = 1;
+pub const VERSION: i32 = 2;
 
 /// Rows refreshed per statement.
 const BATCH: i64 = 1_000;
@@ -46,11 +48,13 @@ impl SpeakerKeys {
     }
 }
 
-/// The key of a claim's text and the search terms of its text and cue.
+/// The key of a claim's text, the search terms of its text and cue, and
+/// the text's near-duplicate band keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimKeys {
     pub text_key: String,
     pub search_terms: String,
+    pub duplicate_bands: Vec<i64>,
 }
 
 impl ClaimKeys {
@@ -59,8 +63,10 @@ impl ClaimKeys {
             Some(cue) => format!("{text} {cue}"),
             None => text.to_owned(),
         };
+        let text_key = match_key(text);
         ClaimKeys {
-            text_key: match_key(text),
+            duplicate_bands: Trigrams::of_key(&text_key).band_keys(),
+            text_key,
             search_terms: search_document(&searched),
         }
     }
@@ -207,8 +213,10 @@ fn refresh_claims(conn: &mut SyncConn, after: i64) -> anyhow::Result<Option<(i64
         .map(|r| ClaimKeys::of(&r.text, r.cue.as_deref()))
         .collect();
     diesel::sql_query(
-        "UPDATE claims c SET text_key = t.text_key, search_terms = t.search_terms
-           FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(id, text_key, search_terms)
+        "UPDATE claims c SET text_key = t.text_key, search_terms = t.search_terms,
+                duplicate_bands = t.duplicate_bands::bigint[]
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+                AS t(id, text_key, search_terms, duplicate_bands)
           WHERE c.id = t.id",
     )
     .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
@@ -218,8 +226,21 @@ fn refresh_claims(conn: &mut SyncConn, after: i64) -> anyhow::Result<Option<(i64
             .map(|k| k.search_terms.as_str())
             .collect::<Vec<_>>(),
     )
+    .bind::<Array<Text>, _>(
+        keys.iter()
+            .map(|k| array_literal(&k.duplicate_bands))
+            .collect::<Vec<_>>(),
+    )
     .execute(conn)?;
     Ok(Some((last, rows.len() as u64)))
+}
+
+/// An array of keys as a PostgreSQL array literal (`{1,-2}`): one row's
+/// array inside an `unnest` of many rows, which a 2-D array cannot carry
+/// (its rows would need one length).
+pub fn array_literal(keys: &[i64]) -> String {
+    let items: Vec<String> = keys.iter().map(i64::to_string).collect();
+    format!("{{{}}}", items.join(","))
 }
 
 fn refresh_articles(conn: &mut SyncConn, after: i64) -> anyhow::Result<Option<(i64, u64)>> {

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use claimtrail::app::{self, HttpSettings, Limits};
 use claimtrail::domain::audit::LogSigner;
 use claimtrail::domain::auth::Role;
+use claimtrail::http::server::{self as app, HttpSettings, Limits};
 use claimtrail::sequencer::{self, SequencerSettings};
 use claimtrail::storage::cluster::{Cluster, ClusterLocale, ClusterOptions, quote_ident};
 use claimtrail::storage::events::AuditContext;

@@ -161,3 +161,109 @@ async fn the_same_wire_claim_from_two_outlets_is_flagged_as_a_likely_duplicate()
         .await;
     assert_eq!(unrelated["likely_duplicates"], json!([]));
 }
+
+#[tokio::test]
+async fn likely_duplicates_are_found_in_any_script_whatever_the_server_locale() {
+    // The test cluster runs in the C locale, where pg_trgm sees no letter
+    // outside ASCII: the similarity is computed by the service.
+    let app = spawn_app().await;
+    let story = app.story("Scripts").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    for (text, twin) in [
+        (
+            "政府は十七人の市民を特定したと発表した",
+            "政府は十八人の市民を特定したと発表した",
+        ),
+        (
+            "Η κυβέρνηση ταυτοποίησε δεκαεπτά πολίτες",
+            "Η ΚΥΒΕΡΝΗΣΗ ΤΑΥΤΟΠΟΙΗΣΕ ΔΕΚΑΕΠΤΑ ΠΟΛΙΤΕΣ",
+        ),
+        (
+            "قال رئيس الوزراء إن الجسر سيفتح الأسبوع المقبل",
+            "قال رئيس الوزراء إن الجسر سيفتح في الأسبوع المقبل",
+        ),
+    ] {
+        let first = app.claim(story, speaker, text).await;
+        let second = app.claim(story, speaker, twin).await;
+        let dupes = second["likely_duplicates"].as_array().unwrap();
+        assert_eq!(dupes.len(), 1, "{second}");
+        assert_eq!(dupes[0]["id"], first["id"]);
+        let similarity = dupes[0]["similarity"].as_f64().unwrap();
+        assert!((0.5..=1.0).contains(&similarity), "{similarity}");
+    }
+}
+
+#[tokio::test]
+async fn likely_duplicates_follow_a_claims_current_text() {
+    let app = spawn_app().await;
+    let story = app.story("Edits").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let wire = "The ministry said the bridge will reopen to traffic next Tuesday";
+    let ferry = app
+        .claim(
+            story,
+            speaker,
+            "The ferry operator denied overloading the boat",
+        )
+        .await;
+    let path = format!("/v1/claims/{}", ferry["id"]);
+    // Edited into the wire text, the claim is found as its twin...
+    let res = app
+        .patch_json(
+            &path,
+            &json!({ "text": wire, "reason": "wrong paste" }),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let copy = app.claim(story, speaker, wire).await;
+    let ids: Vec<&Value> = copy["likely_duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["id"])
+        .collect();
+    assert_eq!(ids, [&ferry["id"]], "{copy}");
+    // ...and edited back, it is no longer.
+    let res = app
+        .patch_json(
+            &path,
+            &json!({ "text": "The ferry operator denied overloading the boat", "reason": "undo" }),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let again = app.claim(story, speaker, wire).await;
+    let ids: Vec<&Value> = again["likely_duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["id"])
+        .collect();
+    assert_eq!(ids, [&copy["id"]], "{again}");
+}
+
+#[tokio::test]
+async fn a_text_logged_many_times_yields_its_five_newest_twins() {
+    let app = spawn_app().await;
+    let story = app.story("Wire").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let text = "Officials said the bridge would reopen next week after repairs";
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(
+            app.claim(story, speaker, text).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let last = app.claim(story, speaker, text).await;
+    let found: Vec<i64> = last["likely_duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    let newest: Vec<i64> = ids.iter().rev().take(5).copied().collect();
+    assert_eq!(found, newest, "{last}");
+}

@@ -3,7 +3,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::domain::article::NewArticle;
 use crate::domain::auth::Action;
 use crate::domain::diff::{SentenceDiff, split_sentences, unified};
@@ -12,6 +11,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::{AsOfQuery, JsonBody, OptionalJsonBody};
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
 use crate::http::pagination::ItemsBody;
+use crate::http::server::AppState;
 use crate::storage::articles::{self, PostOutcome};
 use crate::storage::extraction::{self, ApplyRequest, Extraction};
 use diesel_async::AsyncConnection;

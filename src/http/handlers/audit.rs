@@ -7,9 +7,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::http::auth::Caller;
+use crate::http::server::AppState;
 use crate::storage::audit_log::{self, InclusionProof};
 
 const TEXT: &str = "text/plain; charset=utf-8";

@@ -4,12 +4,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::claimreview::items;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
+use crate::http::server::AppState;
 use crate::storage::claimreview::{self, ImportReport};
 
 /// Most ClaimReview items one import takes.

@@ -5,7 +5,6 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::claim::{ClaimKind, ClaimPatch, ClaimStatus, NewClaim};
 use crate::domain::revision::etag;
@@ -13,6 +12,7 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::{AsOfQuery, IfMatchHeader, JsonBody, time_param};
 use crate::http::pagination::{ItemsBody, PageBody, PageParams};
+use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
 use crate::storage::search;

@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::domain::diff::{Alignment, TextOp, split_lines, unified};
 use crate::error::AppError;
 use crate::http::auth::Caller;
+use crate::http::server::AppState;
 use crate::storage::articles::ArticleView;
 use crate::storage::claims::{self, ClaimRevisionView};
 

@@ -3,12 +3,12 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::domain::audit::AuditAction;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::time_param;
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::events::{self, EventFilter};
 use crate::storage::users;

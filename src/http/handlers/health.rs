@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, web};
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::http::server::AppState;
 
 /// Healthy means the database answers a query, not merely that we run.
 #[utoipa::path(

@@ -6,12 +6,12 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::import;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::problem::Problem;
+use crate::http::server::AppState;
 use crate::storage::import::Importer;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -7,7 +7,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::claim::ClaimStatus;
 use crate::domain::relation::NewRelation;
@@ -18,6 +17,7 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::{IfMatchHeader, JsonBody};
 use crate::http::pagination::{ItemsBody, PageBody, PageParams};
+use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::relations;
 use crate::storage::reviews::{self, QueueFilter, QueueSort};

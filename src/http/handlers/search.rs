@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::domain::claim::{ClaimKind, ClaimStatus};
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::pagination::ItemsBody;
+use crate::http::server::AppState;
 use crate::storage::search::{self, SearchFilter};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

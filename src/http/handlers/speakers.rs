@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::revision::{diff_range, etag};
 use crate::domain::speaker::{NewSpeaker, SpeakerKind, SpeakerPatch};
@@ -16,6 +15,7 @@ use crate::http::handlers::diffs::{FieldChange, RevisionMeta};
 use crate::http::normalized::WithNormalized;
 use crate::http::pagination::ItemsBody;
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::models::{Speaker, SpeakerRevisionRow};
 use crate::storage::speakers::{self, SpeakerFilter};
@@ -335,7 +335,7 @@ pub async fn merge(
     let from = id.into_inner();
     once(&state, &req, &ctx.actor, key, async |conn| {
         let (speaker, claims_moved) =
-            crate::storage::claims::merge_speakers(conn, &ctx, from, body.into).await?;
+            crate::storage::speakers::merge_speakers(conn, &ctx, from, body.into).await?;
         Reply::json(
             StatusCode::OK,
             &Merged {

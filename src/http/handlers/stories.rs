@@ -3,7 +3,6 @@ use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::app::AppState;
 use crate::domain::auth::Action;
 use crate::domain::story::NewStory;
 use crate::error::AppError;
@@ -11,6 +10,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
 use crate::http::normalized::WithNormalized;
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::server::AppState;
 use crate::storage::stories;
 
 #[utoipa::path(

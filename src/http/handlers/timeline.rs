@@ -6,13 +6,13 @@ use std::fmt::Write as _;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::domain::audit::AuditAction;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::time_param;
 use crate::http::handlers::diffs::{FieldChange, TextDiffBody, claim_changes};
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::server::AppState;
 use crate::storage::events::{self, EventFilter, EventView};
 use crate::storage::{SortOrder, claims, stories};
 

@@ -6,12 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::domain::auth::{Action, Role};
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
 use crate::http::pagination::ItemsBody;
+use crate::http::server::AppState;
 use crate::storage::users;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

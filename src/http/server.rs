@@ -9,8 +9,8 @@ use actix_web::{App, HttpMessage, HttpServer, middleware, web};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::http;
-use crate::http::auth::TokenCache;
 use crate::http::rate_limit::WriteLimiter;
+use crate::http::token_cache::TokenCache;
 use crate::storage::pool::DbPool;
 use crate::storage::query_count;
 
