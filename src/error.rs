@@ -201,6 +201,14 @@ fn constraint_violation(constraint: &str, message: &str) -> AppError {
             "appearances",
             "each span must lie inside the article body and end after it starts",
         ),
+        "claim_appearances_same_story"
+        | "claim_appearances_article_exists"
+        | "claim_appearances_article_revision_exists"
+        | "claim_appearances_article_id_article_revision_fkey"
+        | "claim_appearances_span_start_check" => (
+            "appearances",
+            "each span must name an existing article revision of the claim's story",
+        ),
         "claims_said_interval_ordered" | "claim_revisions_said_interval_ordered" => {
             ("when", "must end after it starts")
         }

@@ -3,18 +3,17 @@
 //!
 //! Each batch is checked as a whole (one query per kind of reference it
 //! names, with what earlier batches looked up kept in memory), then written
-//! in one transaction of multi-row INSERTs: claim heads, first revisions,
-//! appearances and one `claim.created` audit event per claim, exactly the
-//! rows that `POST /v1/claims` writes for each.
+//! by the claim writer that `POST /v1/claims` uses too
+//! ([`super::claims::write_claims`]), one statement per batch.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 
-use super::claims::SpanTargets;
+use super::claims::{ClaimToWrite, SpanRequest, SpanTargets, write_claims};
 use super::events::AuditContext;
 use super::schema::{speakers, stories};
 use super::speakers::find_ids_by_names;
@@ -24,8 +23,6 @@ use crate::domain::import::{
 };
 use crate::domain::validation::Validator;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::storage::models::ClaimColumns;
-use crate::storage::text_keys::array_literal;
 
 /// A claim checked and ready to write in bulk.
 pub(super) struct ReadyClaim {
@@ -286,161 +283,34 @@ fn unseen(ids: impl Iterator<Item = i64>, known: impl Fn(&i64) -> bool) -> Vec<i
         .collect()
 }
 
-#[derive(diesel::QueryableByName)]
-struct NextId {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
-// Each table gets one INSERT … SELECT FROM unnest(arrays) per batch: the
-// statement text is the same for every batch, so it is parsed once per
-// connection, and a batch costs a handful of binds instead of one per value
-// (a 1,000-row multi-VALUES INSERT spent ~13 ms parsing and binding).
-
-const INSERT_HEADS: &str = "\
-INSERT INTO claims (id, story_id, revision, speaker_id, text, kind, cue, said_start, said_end,
-                    said_precision, said_expression, confidence, hedges, status,
-                    appearances_revision, needs_review, created_by, text_key, search_terms,
-                    duplicate_bands)
-SELECT id, story_id, 1, speaker_id, text, kind, cue, said_start, said_end,
-       said_precision, said_expression, confidence,
-       ARRAY(SELECT jsonb_array_elements_text(hedges)), status, 1, needs_review, $14,
-       text_key, search_terms, duplicate_bands::bigint[]
-  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-              $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::float8[],
-              $12::jsonb[], $13::text[], $15::bool[], $16::text[], $17::text[], $18::text[])
-       AS t(id, story_id, speaker_id, text, kind, cue, said_start, said_end,
-            said_precision, said_expression, confidence, hedges, status, needs_review,
-            text_key, search_terms, duplicate_bands)";
-
-/// Revision 1 is the head as just written, column for column.
-const INSERT_FIRST_REVISIONS: &str = "\
-INSERT INTO claim_revisions (claim_id, revision, story_id, speaker_id, text, kind, cue,
-                             said_start, said_end, said_precision, said_expression, confidence,
-                             hedges, status, appearances_revision, needs_review, author)
-SELECT id, revision, story_id, speaker_id, text, kind, cue, said_start, said_end,
-       said_precision, said_expression, confidence, hedges, status, appearances_revision,
-       needs_review, created_by
-  FROM claims WHERE id = ANY($1) ORDER BY id";
-
-const INSERT_APPEARANCES: &str = "\
-INSERT INTO claim_appearances (claim_id, claim_revision, article_id, article_revision,
-                               span_start, span_end, state)
-SELECT claim_id, 1, article_id, article_revision, span_start, span_end, 'present'
-  FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[])
-       AS t(claim_id, article_id, article_revision, span_start, span_end)";
-
-/// In line order: the log follows the file (events of one transaction
-/// join it in id order).
-const INSERT_EVENTS: &str = "\
-INSERT INTO audit_events (actor, action, subject_type, subject_id, story_id, after_revision,
-                          request_id, details)
-SELECT $4, 'claim.created', 'claim', subject_id, story_id, 1, $5, details
-  FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) WITH ORDINALITY
-       AS t(subject_id, story_id, details, n)
- ORDER BY n";
-
-/// Writes claims in bulk, in one transaction (a savepoint inside an open
-/// one): heads, first revisions, appearances and one `claim.created` event
-/// each, four statements however many claims. Returns the new ids in order.
+/// Writes checked claims through the one claim writer
+/// ([`super::claims::write_claims`]): one statement however many claims.
+/// Returns the new ids in order.
 pub(super) async fn write_batch(
     conn: &mut AsyncPgConnection,
     ctx: &AuditContext,
     batch: &[ReadyClaim],
 ) -> AppResult<Vec<i64>> {
-    use diesel::sql_types::{
-        Array, BigInt, Bool, Double, Integer, Jsonb, Nullable, Text, Timestamptz,
-    };
-    conn.transaction(async |conn| {
-        // Ids are drawn first so that revisions, appearances and events can
-        // name their claim without relying on the order RETURNING yields.
-        let ids: Vec<i64> = diesel::sql_query(
-            "SELECT nextval(pg_get_serial_sequence('claims', 'id')) AS id FROM generate_series(1, $1)",
-        )
-        .bind::<BigInt, _>(batch.len() as i64)
-        .load::<NextId>(conn)
+    let writes: Vec<ClaimToWrite> = batch
+        .iter()
+        .map(|claim| ClaimToWrite {
+            fields: &claim.fields,
+            spans: claim
+                .appearances
+                .iter()
+                .map(|a| SpanRequest {
+                    article_id: a.article_id,
+                    article_revision: Some(a.article_revision),
+                    start: a.start,
+                    end: a.end,
+                })
+                .collect(),
+            origin: Some(claim.origin.clone()),
+        })
+        .collect();
+    Ok(write_claims(conn, ctx, &writes)
         .await?
         .into_iter()
-        .map(|r| r.id)
-        .collect();
-
-        let columns: Vec<ClaimColumns> = batch.iter().map(|c| ClaimColumns::of(&c.fields)).collect();
-        let column = |f: for<'r> fn(&'r ClaimColumns<'r>) -> Option<&'r str>| {
-            columns.iter().map(f).collect::<Vec<_>>()
-        };
-        let story_ids: Vec<i64> = batch.iter().map(|c| c.fields.story_id).collect();
-        diesel::sql_query(INSERT_HEADS)
-            .bind::<Array<BigInt>, _>(&ids)
-            .bind::<Array<BigInt>, _>(&story_ids)
-            .bind::<Array<BigInt>, _>(columns.iter().map(|c| c.speaker_id).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(columns.iter().map(|c| c.text).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(columns.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(column(|c| c.cue))
-            .bind::<Array<Nullable<Timestamptz>>, _>(columns.iter().map(|c| c.said_start).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Timestamptz>>, _>(columns.iter().map(|c| c.said_end).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(column(|c| c.said_precision.map(|p| p.as_str())))
-            .bind::<Array<Nullable<Text>>, _>(column(|c| c.said_expression))
-            .bind::<Array<Nullable<Double>>, _>(columns.iter().map(|c| c.confidence).collect::<Vec<_>>())
-            .bind::<Array<Jsonb>, _>(columns.iter().map(|c| json!(c.hedges)).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(columns.iter().map(|c| c.status.as_str()).collect::<Vec<_>>())
-            .bind::<Text, _>(&ctx.actor)
-            .bind::<Array<Bool>, _>(columns.iter().map(|c| c.needs_review).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(columns.iter().map(|c| c.keys.text_key.as_str()).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(columns.iter().map(|c| c.keys.search_terms.as_str()).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(columns.iter().map(|c| array_literal(&c.keys.duplicate_bands)).collect::<Vec<_>>())
-            .execute(conn)
-            .await?;
-
-        diesel::sql_query(INSERT_FIRST_REVISIONS)
-            .bind::<Array<BigInt>, _>(&ids)
-            .execute(conn)
-            .await?;
-
-        let spans: Vec<(i64, &Appearance)> = batch
-            .iter()
-            .zip(&ids)
-            .flat_map(|(claim, &id)| claim.appearances.iter().map(move |a| (id, a)))
-            .collect();
-        if !spans.is_empty() {
-            diesel::sql_query(INSERT_APPEARANCES)
-                .bind::<Array<BigInt>, _>(spans.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>(spans.iter().map(|(_, a)| a.article_id).collect::<Vec<_>>())
-                .bind::<Array<Integer>, _>(spans.iter().map(|(_, a)| a.article_revision).collect::<Vec<_>>())
-                .bind::<Array<Integer>, _>(spans.iter().map(|(_, a)| a.start).collect::<Vec<_>>())
-                .bind::<Array<Integer>, _>(spans.iter().map(|(_, a)| a.end).collect::<Vec<_>>())
-                .execute(conn)
-                .await?;
-        }
-
-        let details: Vec<serde_json::Value> = batch
-            .iter()
-            .map(|claim| {
-                let mut details = json!({
-                    "speaker_id": claim.fields.speaker_id,
-                    "appearances": claim.appearances.len(),
-                });
-                details[claim.origin.0] = claim.origin.1.clone();
-                details
-            })
-            .collect();
-        diesel::sql_query(INSERT_EVENTS)
-            .bind::<Array<BigInt>, _>(&ids)
-            .bind::<Array<BigInt>, _>(&story_ids)
-            .bind::<Array<Jsonb>, _>(&details)
-            .bind::<Text, _>(&ctx.actor)
-            .bind::<Nullable<Text>, _>(ctx.request_id.as_deref())
-            .execute(conn)
-            .await?;
-        Ok(ids)
-    })
-    .await
-}
-
-#[cfg(test)]
-mod event_action_tests {
-    #[test]
-    fn imported_claims_are_recorded_with_the_claim_created_action() {
-        let action = crate::domain::audit::AuditAction::ClaimCreated.as_str();
-        assert!(super::INSERT_EVENTS.contains(&format!("'{action}'")));
-    }
+        .map(|w| w.head.id)
+        .collect())
 }

@@ -192,7 +192,7 @@ pub struct NewArticleRevisionRow<'a> {
 }
 
 /// The head row of a claim: its latest revision, projected for queries.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, diesel::QueryableByName)]
 #[diesel(table_name = claims, check_for_backend(diesel::pg::Pg))]
 pub struct ClaimRow {
     pub id: i64,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::domain::audit::AuditAction;
 use crate::domain::auth::Role;
-use crate::domain::claim::{ClaimFields, ClaimState, ValidClaimPatch, ValidNewClaim};
+use crate::domain::claim::{ClaimFields, ClaimState, ValidClaimPatch};
 use crate::domain::revision::{IfMatch, RevisionNumber};
 use crate::domain::status::may_edit_claim;
 use crate::domain::validation::Validator;
@@ -16,7 +16,6 @@ use crate::error::{AppError, AppResult};
 use crate::storage::events::{self, AuditContext, EventRecord};
 use crate::storage::models::*;
 use crate::storage::schema::{claim_revisions, claims};
-use crate::storage::stories;
 
 use super::*;
 
@@ -49,78 +48,6 @@ pub(in crate::storage) fn revision_row<'a>(
         author: &ctx.actor,
         reason,
     }
-}
-
-/// Logs a new claim: head, revision 1, appearances and event in one transaction.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    ctx: &AuditContext,
-    claim: ValidNewClaim,
-) -> AppResult<ClaimView> {
-    conn.transaction(async |conn| {
-        let fields = &claim.fields;
-        let mut v = Validator::new();
-        if !stories::exists(conn, fields.story_id).await? {
-            v.error("story_id", format!("story {} does not exist", fields.story_id));
-        }
-        let speaker = speaker_ref(conn, fields.speaker_id).await?;
-        if speaker.is_none() {
-            v.error("speaker_id", format!("speaker {} does not exist", fields.speaker_id));
-        }
-        let appearances = resolve_appearances(conn, fields.story_id, &claim.appearances, &mut v).await?;
-        v.finish()?;
-        let speaker = speaker.expect("checked above");
-
-        let first = RevisionNumber::FIRST.get();
-        let c = ClaimColumns::of(fields);
-        let head: ClaimRow = diesel::insert_into(claims::table)
-            .values(NewClaimRow {
-                story_id: fields.story_id,
-                revision: first,
-                speaker_id: c.speaker_id,
-                text: c.text,
-                kind: c.kind,
-                cue: c.cue,
-                said_start: c.said_start,
-                said_end: c.said_end,
-                said_precision: c.said_precision,
-                said_expression: c.said_expression,
-                confidence: c.confidence,
-                hedges: c.hedges,
-                status: c.status,
-                appearances_revision: first,
-                needs_review: c.needs_review,
-                created_by: &ctx.actor,
-                text_key: &c.keys.text_key,
-                search_terms: &c.keys.search_terms,
-                duplicate_bands: &c.keys.duplicate_bands,
-            })
-            .returning(ClaimRow::as_returning())
-            .get_result(conn)
-            .await?;
-        diesel::insert_into(claim_revisions::table)
-            .values(revision_row(head.id, first, first, fields, ctx, None))
-            .execute(conn)
-            .await?;
-        let writes: Vec<AppearanceWrite> = appearances.into_iter().map(AppearanceWrite::present).collect();
-        let appearance_rows = insert_appearances(conn, head.id, first, &writes).await?;
-        events::record(
-            conn,
-            ctx,
-            EventRecord {
-                action: AuditAction::ClaimCreated,
-                subject_type: "claim",
-                subject_id: head.id,
-                story_id: Some(head.story_id),
-                before_revision: None,
-                after_revision: Some(first),
-                details: json!({ "speaker_id": head.speaker_id, "appearances": appearance_rows.len() }),
-            },
-        )
-        .await?;
-        Ok(view(head, speaker, &appearance_rows))
-    })
-    .await
 }
 
 /// Appends the next revision of a claim. A patch that changes nothing
