@@ -15,6 +15,7 @@ pub mod import;
 pub mod migrate;
 pub mod models;
 pub mod pool;
+pub mod prepared;
 pub mod privileges;
 pub mod query_count;
 pub mod relations;

@@ -9,6 +9,8 @@ use crate::domain::claim::{ClaimKind, ClaimStatus};
 use crate::domain::near_duplicates::Trigrams;
 use crate::domain::text::search_query;
 use crate::error::AppResult;
+use crate::storage::prepared::prepared_statement;
+use diesel::sql_types::Array;
 
 /// One search hit: a claim, a speaker or an article.
 #[derive(Debug, Clone, diesel::QueryableByName, Serialize, utoipa::ToSchema)]
@@ -127,20 +129,28 @@ const CANDIDATES: i64 = 32;
 /// Likely duplicates returned per claim.
 const SHOWN: usize = 5;
 
-/// Per band key of each new claim, its newest holders; per claim, the
-/// holders sharing the most keys, with their texts' match keys.
-const CANDIDATES_SQL: &str = "\
+prepared_statement! {
+    /// Per band key of each new claim, its newest holders; per claim, the
+    /// holders sharing the most keys, with their texts' match keys.
+    struct Candidates {
+        of_ids: Vec<i64> as Array<BigInt> = "bigint[]",
+        bands: Vec<i64> as Array<BigInt> = "bigint[]",
+        read_per_band: i64 as BigInt = "bigint",
+        candidates: i64 as BigInt = "bigint",
+    }
+    sql = "\
 SELECT t.of_id, c.id, c.story_id, c.speaker_id, c.text, c.text_key
   FROM (SELECT q.of_id, d.claim_id,
                row_number() OVER (PARTITION BY q.of_id ORDER BY count(*) DESC, d.claim_id DESC) AS place
-          FROM unnest($1::bigint[], $2::bigint[]) AS q(of_id, band)
+          FROM p, unnest(p.of_ids, p.bands) AS q(of_id, band)
                CROSS JOIN LATERAL (
                  SELECT b.claim_id FROM claim_duplicate_bands b
                   WHERE b.band = q.band AND b.claim_id <> q.of_id
-                  ORDER BY b.claim_id DESC LIMIT $3) d
+                  ORDER BY b.claim_id DESC LIMIT p.read_per_band) d
          GROUP BY q.of_id, d.claim_id) t
-  JOIN claims c ON c.id = t.claim_id
- WHERE t.place <= $4";
+  JOIN claims c ON c.id = t.claim_id, p
+ WHERE t.place <= p.candidates";
+}
 
 /// For each new claim `(id, text)`: the claims already logged whose text is
 /// at least `threshold` similar to it (see [`crate::domain::near_duplicates`]),
@@ -152,7 +162,6 @@ pub async fn likely_duplicates_many(
     threshold: f64,
 ) -> AppResult<HashMap<i64, Vec<LikelyDuplicate>>> {
     use diesel::QueryableByName;
-    use diesel::sql_types::Array;
     #[derive(QueryableByName)]
     struct Candidate {
         #[diesel(sql_type = BigInt)]
@@ -180,13 +189,14 @@ pub async fn likely_duplicates_many(
     if bands.is_empty() {
         return Ok(out);
     }
-    let candidates: Vec<Candidate> = diesel::sql_query(CANDIDATES_SQL)
-        .bind::<Array<BigInt>, _>(&of_ids)
-        .bind::<Array<BigInt>, _>(&bands)
-        .bind::<BigInt, _>(READ_PER_BAND)
-        .bind::<BigInt, _>(CANDIDATES)
-        .load(conn)
-        .await?;
+    let candidates: Vec<Candidate> = Candidates {
+        of_ids,
+        bands,
+        read_per_band: READ_PER_BAND,
+        candidates: CANDIDATES,
+    }
+    .load(conn)
+    .await?;
     for c in candidates {
         let similarity = trigrams[&c.of_id].similarity(&Trigrams::of_key(&c.text_key));
         if similarity >= threshold {

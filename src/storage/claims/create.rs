@@ -13,6 +13,8 @@
 
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
+
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -27,6 +29,7 @@ use crate::domain::validation::Validator;
 use crate::error::{AppError, AppResult};
 use crate::storage::events::AuditContext;
 use crate::storage::models::{AppearanceRow, ClaimColumns, ClaimRow, SpeakerRef};
+use crate::storage::prepared::prepared_statement;
 use crate::storage::text_keys::array_literal;
 
 use super::{SpanTargets, view};
@@ -71,12 +74,12 @@ pub struct WrittenClaim {
     pub appearances: Vec<AppearanceRow>,
 }
 
-/// The statement. Ids are drawn first (`numbered`), so that revisions,
-/// appearances and events name their claim without relying on the order
-/// RETURNING yields; events are inserted in input order (the log follows
-/// an import file). A span's revision defaults to the article's current
-/// one; a span into another story's article is refused by
-/// `claim_span_refused`; identical spans are written once.
+/// The statement's text after its parameter row `p`. Ids are drawn first
+/// (`numbered`), so that revisions, appearances and events name their claim
+/// without relying on the order RETURNING yields; events are inserted in
+/// input order (the log follows an import file). A span's revision defaults
+/// to the article's current one; a span into another story's article is
+/// refused by `claim_span_refused`; identical spans are written once.
 static WRITE_CLAIMS: LazyLock<String> = LazyLock::new(|| {
     let events = if cfg!(feature = "bench-unaudited") {
         // bench/audit measures the log's cost against a build without events.
@@ -86,21 +89,21 @@ static WRITE_CLAIMS: LazyLock<String> = LazyLock::new(|| {
 events AS (
   INSERT INTO audit_events (actor, action, subject_type, subject_id, story_id, after_revision,
                             request_id, details)
-  SELECT $18, 'claim.created', 'claim', n.id, n.story_id, 1, $19,
+  SELECT p.actor, 'claim.created', 'claim', n.id, n.story_id, 1, p.request_id,
          jsonb_build_object('speaker_id', n.speaker_id,
                             'appearances', (SELECT count(*) FROM spans s WHERE s.claim_id = n.id))
            || n.details
-    FROM numbered n ORDER BY n.ord
+    FROM numbered n, p ORDER BY n.ord
 )"
     };
     format!(
         "\
-WITH numbered AS MATERIALIZED (
+, numbered AS MATERIALIZED (
   SELECT i.*, nextval(pg_get_serial_sequence('claims', 'id')) AS id
-    FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::float8[],
-                $11::jsonb[], $12::text[], $13::bool[], $14::text[], $15::text[], $16::text[],
-                $17::jsonb[]) WITH ORDINALITY
+    FROM p, unnest(p.story_ids, p.speaker_ids, p.texts, p.kinds, p.cues, p.said_starts,
+                   p.said_ends, p.said_precisions, p.said_expressions, p.confidences, p.hedges,
+                   p.statuses, p.needs_reviews, p.text_keys, p.search_terms, p.duplicate_bands,
+                   p.details) WITH ORDINALITY
          AS i(story_id, speaker_id, text, kind, cue, said_start, said_end, said_precision,
               said_expression, confidence, hedges, status, needs_review, text_key,
               search_terms, duplicate_bands, details, ord)
@@ -111,10 +114,11 @@ heads AS (
                       said_precision, said_expression, confidence, hedges, status,
                       appearances_revision, needs_review, created_by, text_key, search_terms,
                       duplicate_bands)
-  SELECT id, story_id, 1, speaker_id, text, kind, cue, said_start, said_end, said_precision,
-         said_expression, confidence, ARRAY(SELECT jsonb_array_elements_text(hedges)), status,
-         1, needs_review, $18, text_key, search_terms, duplicate_bands::bigint[]
-    FROM numbered ORDER BY ord
+  SELECT n.id, n.story_id, 1, n.speaker_id, n.text, n.kind, n.cue, n.said_start, n.said_end,
+         n.said_precision, n.said_expression, n.confidence,
+         ARRAY(SELECT jsonb_array_elements_text(n.hedges)), n.status, 1, n.needs_review,
+         p.actor, n.text_key, n.search_terms, n.duplicate_bands::bigint[]
+    FROM numbered n, p ORDER BY n.ord
   RETURNING *
 ),
 revisions AS (
@@ -134,7 +138,7 @@ spans AS (
          CASE WHEN a.story_id = n.story_id THEN coalesce(s.article_revision, a.current_revision)
               ELSE claim_span_refused(s.article_id, a.story_id, n.story_id) END,
          s.span_start, s.span_end, 'present'
-    FROM unnest($20::bigint[], $21::bigint[], $22::int[], $23::int[], $24::int[])
+    FROM p, unnest(p.span_claims, p.span_articles, p.span_revisions, p.span_starts, p.span_ends)
          AS s(ord, article_id, article_revision, span_start, span_end)
     JOIN numbered n ON n.ord = s.ord
     LEFT JOIN articles a ON a.id = s.article_id
@@ -148,6 +152,38 @@ SELECT h.*, sp.name AS speaker_name, sp.kind AS speaker_kind,
  ORDER BY h.id"
     )
 });
+
+prepared_statement! {
+    /// Every new claim of a batch, one array per column; spans as arrays of
+    /// their own, `span_claims` naming each one's claim by its place (1, 2…).
+    struct WriteClaims {
+        story_ids: Vec<i64> as Array<BigInt> = "bigint[]",
+        speaker_ids: Vec<i64> as Array<BigInt> = "bigint[]",
+        texts: Vec<String> as Array<Text> = "text[]",
+        kinds: Vec<&'static str> as Array<Text> = "text[]",
+        cues: Vec<Option<String>> as Array<Nullable<Text>> = "text[]",
+        said_starts: Vec<Option<DateTime<Utc>>> as Array<Nullable<Timestamptz>> = "timestamptz[]",
+        said_ends: Vec<Option<DateTime<Utc>>> as Array<Nullable<Timestamptz>> = "timestamptz[]",
+        said_precisions: Vec<Option<&'static str>> as Array<Nullable<Text>> = "text[]",
+        said_expressions: Vec<Option<String>> as Array<Nullable<Text>> = "text[]",
+        confidences: Vec<Option<f64>> as Array<Nullable<Double>> = "float8[]",
+        hedges: Vec<serde_json::Value> as Array<Jsonb> = "jsonb[]",
+        statuses: Vec<&'static str> as Array<Text> = "text[]",
+        needs_reviews: Vec<bool> as Array<Bool> = "bool[]",
+        text_keys: Vec<String> as Array<Text> = "text[]",
+        search_terms: Vec<String> as Array<Text> = "text[]",
+        duplicate_bands: Vec<String> as Array<Text> = "text[]",
+        details: Vec<serde_json::Value> as Array<Jsonb> = "jsonb[]",
+        actor: String as Text = "text",
+        request_id: Option<String> as Nullable<Text> = "text",
+        span_claims: Vec<i64> as Array<BigInt> = "bigint[]",
+        span_articles: Vec<i64> as Array<BigInt> = "bigint[]",
+        span_revisions: Vec<Option<i32>> as Array<Nullable<Integer>> = "int[]",
+        span_starts: Vec<i32> as Array<Integer> = "int[]",
+        span_ends: Vec<i32> as Array<Integer> = "int[]",
+    }
+    sql = WRITE_CLAIMS.as_str();
+}
 
 #[derive(QueryableByName)]
 struct Written {
@@ -208,79 +244,59 @@ async fn run(
     batch: &[ClaimToWrite<'_>],
 ) -> AppResult<Vec<WrittenClaim>> {
     let columns: Vec<ClaimColumns> = batch.iter().map(|c| ClaimColumns::of(c.fields)).collect();
-    let optional = |f: for<'r> fn(&'r ClaimColumns<'r>) -> Option<&'r str>| {
-        columns.iter().map(f).collect::<Vec<_>>()
+    let owned = |f: for<'r> fn(&'r ClaimColumns<'r>) -> Option<&'r str>| {
+        columns
+            .iter()
+            .map(|c| f(c).map(str::to_owned))
+            .collect::<Vec<_>>()
     };
-    let details: Vec<serde_json::Value> = batch
-        .iter()
-        .map(|c| match &c.origin {
-            Some((key, value)) => json!({ *key: value }),
-            None => json!({}),
-        })
-        .collect();
     let spans: Vec<(i64, SpanRequest)> = batch
         .iter()
         .enumerate()
         .flat_map(|(i, c)| c.spans.iter().map(move |s| (i as i64 + 1, *s)))
         .collect();
-    let rows: Vec<Written> = diesel::sql_query(WRITE_CLAIMS.as_str())
-        .bind::<Array<BigInt>, _>(batch.iter().map(|c| c.fields.story_id).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(columns.iter().map(|c| c.speaker_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(columns.iter().map(|c| c.text).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(columns.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(optional(|c| c.cue))
-        .bind::<Array<Nullable<Timestamptz>>, _>(
-            columns.iter().map(|c| c.said_start).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Timestamptz>>, _>(
-            columns.iter().map(|c| c.said_end).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(optional(|c| c.said_precision.map(|p| p.as_str())))
-        .bind::<Array<Nullable<Text>>, _>(optional(|c| c.said_expression))
-        .bind::<Array<Nullable<Double>>, _>(
-            columns.iter().map(|c| c.confidence).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Jsonb>, _>(columns.iter().map(|c| json!(c.hedges)).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(
-            columns
-                .iter()
-                .map(|c| c.status.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Bool>, _>(columns.iter().map(|c| c.needs_review).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(
-            columns
-                .iter()
-                .map(|c| c.keys.text_key.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(
-            columns
-                .iter()
-                .map(|c| c.keys.search_terms.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(
-            columns
-                .iter()
-                .map(|c| array_literal(&c.keys.duplicate_bands))
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Jsonb>, _>(&details)
-        .bind::<Text, _>(&ctx.actor)
-        .bind::<Nullable<Text>, _>(ctx.request_id.as_deref())
-        .bind::<Array<BigInt>, _>(spans.iter().map(|(ord, _)| *ord).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(spans.iter().map(|(_, s)| s.article_id).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Integer>>, _>(
-            spans
-                .iter()
-                .map(|(_, s)| s.article_revision)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Integer>, _>(spans.iter().map(|(_, s)| s.start).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(spans.iter().map(|(_, s)| s.end).collect::<Vec<_>>())
-        .load(conn)
-        .await?;
+    let statement = WriteClaims {
+        story_ids: batch.iter().map(|c| c.fields.story_id).collect(),
+        speaker_ids: columns.iter().map(|c| c.speaker_id).collect(),
+        texts: columns.iter().map(|c| c.text.to_owned()).collect(),
+        kinds: columns.iter().map(|c| c.kind.as_str()).collect(),
+        cues: owned(|c| c.cue),
+        said_starts: columns.iter().map(|c| c.said_start).collect(),
+        said_ends: columns.iter().map(|c| c.said_end).collect(),
+        said_precisions: columns
+            .iter()
+            .map(|c| c.said_precision.map(|p| p.as_str()))
+            .collect(),
+        said_expressions: owned(|c| c.said_expression),
+        confidences: columns.iter().map(|c| c.confidence).collect(),
+        hedges: columns.iter().map(|c| json!(c.hedges)).collect(),
+        statuses: columns.iter().map(|c| c.status.as_str()).collect(),
+        needs_reviews: columns.iter().map(|c| c.needs_review).collect(),
+        text_keys: columns.iter().map(|c| c.keys.text_key.clone()).collect(),
+        search_terms: columns
+            .iter()
+            .map(|c| c.keys.search_terms.clone())
+            .collect(),
+        duplicate_bands: columns
+            .iter()
+            .map(|c| array_literal(&c.keys.duplicate_bands))
+            .collect(),
+        details: batch
+            .iter()
+            .map(|c| match &c.origin {
+                Some((key, value)) => json!({ *key: value }),
+                None => json!({}),
+            })
+            .collect(),
+        actor: ctx.actor.clone(),
+        request_id: ctx.request_id.clone(),
+        span_claims: spans.iter().map(|(ord, _)| *ord).collect(),
+        span_articles: spans.iter().map(|(_, s)| s.article_id).collect(),
+        span_revisions: spans.iter().map(|(_, s)| s.article_revision).collect(),
+        span_starts: spans.iter().map(|(_, s)| s.start).collect(),
+        span_ends: spans.iter().map(|(_, s)| s.end).collect(),
+    };
+    let rows: Vec<Written> = statement.load(conn).await?;
     rows.into_iter()
         .map(|row| {
             let spans: Vec<WrittenSpan> = serde_json::from_value(row.appearances)
