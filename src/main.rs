@@ -288,14 +288,15 @@ fn cli_actor() -> AuditContext {
 /// `claimtrail import FILE`: the same importer as `POST /v1/import/claims`.
 fn import_command(args: ImportArgs) -> anyhow::Result<()> {
     let batch = import::batch_size(args.batch).map_err(|e| anyhow::anyhow!("--batch: {e}"))?;
-    let mut input: Box<dyn Read> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let (mut input, size): (Box<dyn Read>, Option<u64>) = if args.file.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
-        Box::new(
-            std::fs::File::open(&args.file)
-                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?,
-        )
+        let file = std::fs::File::open(&args.file)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
     };
+    let progress = import_progress(size);
     let report = with_database(&args.db, async |conn| {
         let ctx = match &args.user {
             Some(name) => AuditContext::system(&users::find_user(conn, name).await?.name),
@@ -311,9 +312,16 @@ fn import_command(args: ImportArgs) -> anyhow::Result<()> {
                 break;
             }
             importer.push_bytes(&chunk[..n]).await?;
+            progress.inc(n as u64);
+            let so_far = importer.progress();
+            progress.set_message(format!(
+                "{} imported, {} invalid line(s)",
+                so_far.imported, so_far.invalid_lines
+            ));
         }
         importer.finish().await
     })?;
+    progress.finish_and_clear();
     println!("{}", serde_json::to_string_pretty(&report)?);
     eprintln!(
         "{} ({} claims/s)",
@@ -325,6 +333,26 @@ fn import_command(args: ImportArgs) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("some batches were rejected; see the report")
     }
+}
+
+/// A bar over the file's bytes (a counter for standard input), drawn on
+/// standard error only when it is a terminal.
+fn import_progress(size: Option<u64>) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let (bar, template) = match size {
+        Some(size) => (
+            ProgressBar::new(size),
+            "{bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {msg}",
+        ),
+        None => (
+            ProgressBar::no_length(),
+            "{spinner} {bytes} read ({bytes_per_sec}) {msg}",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn user_command(command: UserCommand) -> anyhow::Result<()> {

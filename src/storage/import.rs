@@ -96,6 +96,11 @@ impl<'c> Importer<'c> {
         Ok(())
     }
 
+    /// What has been read and written so far.
+    pub fn progress(&self) -> &ImportReport {
+        &self.report
+    }
+
     /// Reads the last line (if the input did not end with a newline), writes
     /// the last, partial batch and reports.
     pub async fn finish(mut self) -> AppResult<ImportReport> {
