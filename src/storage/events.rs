@@ -3,6 +3,7 @@
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::models::NewAuditEvent;
+use super::prepared::Dynamic;
 use super::schema::audit_events;
 use super::{Page, PageRequest};
 use crate::domain::audit::AuditAction;
@@ -155,81 +156,56 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<EventView>> {
     // Only the filters given become conditions, so that each combination
-    // is planned for what it asks.
-    let mut conditions: Vec<String> = Vec::new();
-    let mut n = 0;
-    let mut next = |cond: &str| {
-        n += 1;
-        conditions.push(cond.replace('?', &format!("${n}")));
-    };
-    if filter.story_id.is_some() {
-        next("e.story_id = ?");
-    }
-    if filter.subject_type.is_some() {
-        next("e.subject_type = ?");
-    }
-    if filter.subject_id.is_some() {
-        next("e.subject_id = ?");
-    }
-    if filter.actor.is_some() {
-        next("e.actor = ?");
-    }
-    if filter.action.is_some() {
-        next("e.action = ?");
-    }
-    if filter.actions.is_some() {
-        next("e.action = ANY(?)");
-    }
-    if filter.since.is_some() {
-        next("e.occurred_at >= ?");
-    }
-    if filter.until.is_some() {
-        next("e.occurred_at < ?");
-    }
-    let descending = page.order == super::SortOrder::Desc;
-    if page.after.is_some() {
-        next(if descending { "e.id < ?" } else { "e.id > ?" });
-    }
-    n += 1;
-    let sql = format!(
-        "SELECT {VIEW_COLUMNS} FROM audit_events e LEFT JOIN audit_log_leaves l ON l.event_id = e.id \
-          {} ORDER BY e.id {} LIMIT ${n}",
-        if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        },
-        if descending { "DESC" } else { "ASC" }
-    );
-    let mut query = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
+    // is planned for what it asks (and prepared once per connection).
+    let mut query = Dynamic::new(format!(
+        "SELECT {VIEW_COLUMNS} FROM audit_events e LEFT JOIN audit_log_leaves l ON l.event_id = e.id"
+    ));
     if let Some(v) = filter.story_id {
-        query = query.bind::<BigInt, _>(v);
+        query = query.condition("e.story_id = ").bind::<BigInt, _>(v);
     }
     if let Some(v) = filter.subject_type {
-        query = query.bind::<Text, _>(v);
+        query = query.condition("e.subject_type = ").bind::<Text, _>(v);
     }
     if let Some(v) = filter.subject_id {
-        query = query.bind::<BigInt, _>(v);
+        query = query.condition("e.subject_id = ").bind::<BigInt, _>(v);
     }
     if let Some(v) = filter.actor {
-        query = query.bind::<Text, _>(v);
+        query = query.condition("e.actor = ").bind::<Text, _>(v);
     }
     if let Some(v) = filter.action {
-        query = query.bind::<Text, _>(v.as_str());
+        query = query.condition("e.action = ").bind::<Text, _>(v.as_str());
     }
     if let Some(v) = filter.actions {
-        query = query.bind::<Array<Text>, _>(v.iter().map(|a| a.as_str()).collect::<Vec<_>>());
+        let actions: Vec<&'static str> = v.iter().map(|a| a.as_str()).collect();
+        query = query
+            .condition("e.action = ANY(")
+            .bind::<Array<Text>, _>(actions)
+            .sql(")");
     }
     if let Some(v) = filter.since {
-        query = query.bind::<Timestamptz, _>(v);
+        query = query
+            .condition("e.occurred_at >= ")
+            .bind::<Timestamptz, _>(v);
     }
     if let Some(v) = filter.until {
-        query = query.bind::<Timestamptz, _>(v);
+        query = query
+            .condition("e.occurred_at < ")
+            .bind::<Timestamptz, _>(v);
     }
+    let descending = page.order == super::SortOrder::Desc;
     if let Some(v) = page.after {
-        query = query.bind::<BigInt, _>(v);
+        query = query
+            .condition(if descending { "e.id < " } else { "e.id > " })
+            .bind::<BigInt, _>(v);
     }
-    let rows: Vec<EventView> = query.bind::<BigInt, _>(page.limit + 1).load(conn).await?;
+    let query = query
+        .sql(if descending {
+            " ORDER BY e.id DESC LIMIT "
+        } else {
+            " ORDER BY e.id ASC LIMIT "
+        })
+        .bind::<BigInt, _>(page.limit + 1);
+    let rows: Vec<EventView> = query.load(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |e| e.id))
 }
 

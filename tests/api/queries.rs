@@ -214,3 +214,43 @@ async fn extraction_statements_do_not_grow_with_the_article() {
     // Applying: the same for 2 claims as for 80 (one new anonymous speaker each time).
     assert_eq!(costs[0].1, costs[1].1, "{costs:?}");
 }
+
+#[tokio::test]
+async fn statements_put_together_at_run_time_are_prepared_once_per_connection() {
+    use claimtrail::storage::events::{self, EventFilter};
+    use claimtrail::storage::{PageRequest, SortOrder};
+    use diesel::QueryableByName;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let app = spawn_app().await;
+    let story = story_with_claims(&app, "Prepared", 3).await;
+    let mut conn = app.db().await;
+    let prepared = async |conn: &mut diesel_async::AsyncPgConnection| {
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '%FROM audit_events e LEFT JOIN%' AND statement NOT LIKE '%pg_prepared_statements%'",
+        )
+        .get_result::<Count>(conn)
+        .await
+        .unwrap()
+        .n
+    };
+    for after in [None, Some(1), Some(2), None] {
+        let filter = EventFilter {
+            story_id: Some(story),
+            ..EventFilter::default()
+        };
+        let page = PageRequest {
+            after,
+            limit: 10,
+            order: SortOrder::Asc,
+        };
+        let listed = events::list(&mut conn, filter, page).await.unwrap();
+        assert!(!listed.items.is_empty());
+    }
+    // Two texts (with and without a cursor), each prepared once.
+    assert_eq!(prepared(&mut conn).await, 2);
+}
