@@ -121,11 +121,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// A resource whose other methods get a 405 problem naming the ones it has
 /// in `Allow` (RFC 9110 requires it).
 fn resource(path: &str, methods: &[&str]) -> Resource {
-    let allow = methods
-        .iter()
-        .map(|m| m.to_ascii_uppercase())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut allowed: Vec<String> = methods.iter().map(|m| m.to_ascii_uppercase()).collect();
+    if methods.contains(&"get") {
+        allowed.push("HEAD".into());
+    }
+    let allow = allowed.join(", ");
     web::resource(path).default_service(web::to(move |req: HttpRequest| {
         std::future::ready(method_not_allowed(&req, &allow))
     }))

@@ -78,6 +78,16 @@ pub fn build_server(
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap_fn(|mut req, srv| {
+                // HEAD is answered wherever GET is (RFC 9110): routed as a
+                // GET; the connection still knows it was HEAD and sends the
+                // headers without the body.
+                use actix_web::dev::Service;
+                if req.method() == actix_web::http::Method::HEAD {
+                    req.head_mut().method = actix_web::http::Method::GET;
+                }
+                srv.call(req)
+            })
             .wrap(
                 // Every response is data for a program, never a page: no
                 // sniffing, framing, caching, referrers or cross-origin reads

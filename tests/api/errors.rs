@@ -238,3 +238,45 @@ async fn small_edges_of_the_contract() {
     assert_eq!(res.url().path(), "/docs/", "followed to the docs page");
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn head_is_answered_wherever_get_is() {
+    let app = spawn_app().await;
+    let story = app.story("Heads").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let claim = app.claim(story, speaker, "The bridge will reopen").await;
+    let path = format!("/v1/claims/{}", claim["id"]);
+    let get = app.get(&path).await;
+    let head = app.client.head(app.url(&path)).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["etag"], get.headers()["etag"]);
+    assert_eq!(
+        head.headers()["content-type"],
+        get.headers()["content-type"]
+    );
+    assert_eq!(
+        head.headers()["x-content-type-options"],
+        get.headers()["x-content-type-options"]
+    );
+    assert!(head.bytes().await.unwrap().is_empty());
+    // Errors too, as GET would answer them.
+    let missing = app
+        .client
+        .head(app.url("/v1/claims/999999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // Where GET is not served, HEAD is not either, and Allow says so.
+    let post_only = app
+        .client
+        .head(app.url("/v1/articles"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post_only.status(), 405);
+    assert_eq!(post_only.headers()["allow"], "POST");
+    let res = app.client.delete(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET, PATCH, HEAD");
+}

@@ -131,7 +131,12 @@ async fn other_methods_get_405_with_allow() {
     let app = spawn_app().await;
     let mut by_path: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (method, path) in served() {
-        by_path.entry(path).or_default().push(method.to_uppercase());
+        let methods = by_path.entry(path).or_default();
+        methods.push(method.to_uppercase());
+        // HEAD is answered wherever GET is.
+        if method == "get" {
+            methods.push("HEAD".into());
+        }
     }
     for (path, mut methods) in by_path {
         let url = app.url(&concrete(&path));
@@ -572,4 +577,33 @@ async fn every_reference_in_the_document_resolves() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn docs_files_are_cached_by_browsers_and_revalidated() {
+    let app = spawn_app().await;
+    let anonymous = client_with(None);
+    let url = app.url("/docs/swagger-ui-bundle.js");
+    let first = anonymous.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(first.bytes().await.unwrap().len() > 100_000);
+    let again = anonymous
+        .get(&url)
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+    // Another file has another tag.
+    let css = anonymous
+        .get(app.url("/docs/swagger-ui.css"))
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert_ne!(css.headers()["etag"].to_str().unwrap(), tag);
 }
