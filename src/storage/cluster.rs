@@ -378,6 +378,13 @@ impl Cluster {
         );
         if self.options.throwaway {
             settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+        } else if let Some(mb) =
+            shared_buffers_mb(&fs::read_to_string("/proc/meminfo").unwrap_or_default())
+        {
+            // PostgreSQL's default (128 MB) holds the ledger's hot indexes
+            // only while it is small: past ~100,000 claims every write
+            // evicted pages it needed next.
+            settings.push_str(&format!("shared_buffers = {mb}MB\n"));
         }
         let path = self.pgdata.join("claimtrail.conf");
         fs::write(&path, settings)?;
@@ -579,9 +586,38 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A quarter of the machine's memory for PostgreSQL's buffer pool (the
+/// usual advice), between its default 128 MB and 2 GB; `None` when the
+/// memory cannot be read (the default stays).
+fn shared_buffers_mb(meminfo: &str) -> Option<u64> {
+    let kb: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kb / 1024 / 4).clamp(128, 2048))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_buffer_pool_is_a_quarter_of_memory_within_bounds() {
+        assert_eq!(
+            shared_buffers_mb("MemTotal:       24682520 kB\n"),
+            Some(2048)
+        );
+        assert_eq!(
+            shared_buffers_mb("MemFree: 1 kB\nMemTotal: 4194304 kB\n"),
+            Some(1024)
+        );
+        assert_eq!(shared_buffers_mb("MemTotal: 262144 kB\n"), Some(128));
+        assert_eq!(shared_buffers_mb("nothing here"), None);
+    }
 
     #[test]
     fn conninfo_values_with_spaces_are_quoted() {

@@ -122,7 +122,7 @@ pub struct LikelyDuplicate {
 /// Band keys read per claim at most: a key that many claims share (a wire
 /// text logged a thousand times) yields its newest claims. This bounds the
 /// cost of a look-up whatever the size of the ledger.
-const READ_PER_BAND: i64 = 64;
+const READ_PER_BAND: i64 = 8;
 /// Candidates per claim whose exact similarity is computed: those sharing
 /// the most band keys with it.
 const CANDIDATES: i64 = 32;
