@@ -153,11 +153,20 @@ impl FromRequest for IfMatchHeader {
     }
 }
 
-/// Middleware: a query string holding a NUL (`%00`), or escapes that are
-/// not UTF-8, is refused with 400 before any handler reads it (PostgreSQL
-/// text cannot hold NUL; a replacement character is not what was sent).
-pub async fn refuse_nul_in_query(
-    req: actix_web::dev::ServiceRequest,
+/// Query parameters that name a row by id: 1 or more, as the API document
+/// says.
+const ID_PARAMETERS: &[&str] = &["story", "story_id", "speaker", "speaker_id", "subject_id"];
+
+/// Middleware, before any handler reads the query string:
+/// - a NUL (`%00`), or escapes that are not UTF-8, is refused with 400
+///   (PostgreSQL text cannot hold NUL; a replacement character is not what
+///   was sent);
+/// - an id parameter below 1 (`?story=0`) is a 422 naming it (it can match
+///   nothing, and an empty list would look like an answer);
+/// - a parameter with an empty value (`?cursor=`) is the same as leaving it
+///   out, as the API document allows.
+pub async fn check_query_string(
+    mut req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<
     actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
@@ -181,6 +190,37 @@ pub async fn refuse_nul_in_query(
             "the query string must be UTF-8 once its %-escapes are decoded".into(),
         );
         return Ok(req.error_response(e).map_into_right_body());
+    }
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut v = crate::domain::validation::Validator::new();
+    for (name, value) in &pairs {
+        if ID_PARAMETERS.contains(&name.as_str())
+            && value.trim().parse::<i64>().is_ok_and(|id| id < 1)
+        {
+            v.error(
+                name.clone(),
+                format!("must be an id, 1 or more (got {value})"),
+            );
+        }
+    }
+    if let Err(e) = v.finish() {
+        return Ok(req.error_response(e).map_into_right_body());
+    }
+    if pairs.iter().any(|(_, value)| value.is_empty()) {
+        let kept: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().filter(|(_, value)| !value.is_empty()))
+            .finish();
+        let path = req.path().to_owned();
+        let target = if kept.is_empty() {
+            path
+        } else {
+            format!("{path}?{kept}")
+        };
+        if let Ok(uri) = target.parse::<actix_web::http::Uri>() {
+            req.head_mut().uri = uri;
+        }
     }
     Ok(next.call(req).await?.map_into_left_body())
 }

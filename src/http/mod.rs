@@ -112,7 +112,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     public_routes(cfg);
     cfg.service(
         web::scope("/v1")
-            .wrap(actix_web::middleware::from_fn(extract::refuse_nul_in_query))
+            .wrap(actix_web::middleware::from_fn(extract::check_query_string))
             .wrap(actix_web::middleware::from_fn(auth::authenticate))
             .configure(v1_routes),
     );

@@ -280,3 +280,44 @@ async fn head_is_answered_wherever_get_is() {
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "GET, PATCH, HEAD");
 }
+
+#[tokio::test]
+async fn query_ids_below_one_are_refused_and_empty_values_are_left_out() {
+    let app = spawn_app().await;
+    let story = app.story("Filters").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let claim = app.claim(story, speaker, "The bridge will reopen").await;
+    for path in [
+        "/v1/claims?story=0",
+        "/v1/claims?speaker=-1",
+        "/v1/events?subject_id=0",
+        "/v1/search?q=bridge&story=0",
+    ] {
+        let problem = assert_problem(app.get(path).await, 422).await;
+        let field = invalid_fields(&problem);
+        assert_eq!(field.len(), 1, "{path}: {problem}");
+        assert!(
+            path.contains(&format!("{}=", field[0])),
+            "{path}: {problem}"
+        );
+    }
+    // An empty value is the parameter left out.
+    let one = format!("/v1/claims/{}", claim["id"]);
+    for (with_empty, without) in [
+        (
+            "/v1/claims?cursor=&limit=5".to_owned(),
+            "/v1/claims?limit=5".to_owned(),
+        ),
+        (format!("{one}?as_of="), one.clone()),
+        (
+            "/v1/events?story=&action=".to_owned(),
+            "/v1/events".to_owned(),
+        ),
+    ] {
+        let a = app.get(&with_empty).await;
+        assert_eq!(a.status(), 200, "{with_empty}");
+        let a: Value = a.json().await.unwrap();
+        let b: Value = app.get_json(&without).await;
+        assert_eq!(a, b, "{with_empty}");
+    }
+}

@@ -15,8 +15,8 @@ use crate::storage::search::{self, SearchFilter};
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Web-search syntax: words, "exact phrases", -excluded, or.
-    #[param(min_length = 1, max_length = 500)]
-    q: String,
+    #[param(required = true, min_length = 1, max_length = 500)]
+    q: Option<String>,
     #[serde(alias = "story_id")]
     #[param(minimum = 1)]
     story: Option<i64>,
@@ -47,12 +47,16 @@ pub async fn search(
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
-    let q = query.q.trim();
+    // An empty `q=` arrives as no `q` at all (empty values are left out).
+    let q = query.q.as_deref().unwrap_or_default().trim();
     if q.contains('\0') {
         return Err(AppError::invalid("q", "must not contain NUL characters"));
     }
     if q.is_empty() || q.chars().count() > 500 {
-        return Err(AppError::invalid("q", "must be 1–500 characters"));
+        return Err(AppError::invalid(
+            "q",
+            "is required: 1–500 characters of web-search syntax",
+        ));
     }
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
