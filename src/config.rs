@@ -16,6 +16,10 @@ pub struct Cli {
     /// Log format.
     #[arg(long, global = true, env = "CLAIMTRAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Show progress logs (INFO) of one-shot commands; `serve` always logs
+    /// them. RUST_LOG overrides both.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -145,13 +149,14 @@ pub enum UserCommand {
     Add {
         #[command(flatten)]
         db: DatabaseArgs,
+        /// The user's name (letters, digits, `.`, `_`, `-`, `@`).
         #[arg(long)]
         name: String,
         /// reporter, reviewer, editor or admin.
         #[arg(long)]
         role: String,
     },
-    /// List users.
+    /// List users (id, name, role).
     List {
         #[command(flatten)]
         db: DatabaseArgs,
@@ -167,13 +172,24 @@ pub enum TokenCommand {
         /// The user's name.
         #[arg(long)]
         user: String,
+        /// What the token is for ("newsroom importer"), shown by `token list`.
         #[arg(long)]
         label: Option<String>,
     },
-    /// Revoke a token by its id.
+    /// List a user's tokens: id (for `token revoke`), label, when made,
+    /// last used and revoked.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke a token by its id (see `token list`).
     Revoke {
         #[command(flatten)]
         db: DatabaseArgs,
+        /// The token's id.
         #[arg(long)]
         id: i64,
     },

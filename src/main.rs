@@ -33,7 +33,12 @@ const EMBEDDED_DATABASE: &str = "claimtrail";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let logs = match cli.command {
+        Command::Serve(_) => telemetry::SERVICE_LOGS,
+        _ if cli.verbose => telemetry::SERVICE_LOGS,
+        _ => telemetry::COMMAND_LOGS,
+    };
+    telemetry::init(cli.log_format, logs);
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Init(args) => init_command(args),
@@ -368,6 +373,7 @@ fn user_command(command: UserCommand) -> anyhow::Result<()> {
             );
         }
         UserCommand::List { db } => {
+            println!("id\tname\trole");
             for user in with_database(&db, async |conn| users::list_users(conn).await)? {
                 println!("{}\t{}\t{}", user.id, user.name, user.role);
             }
@@ -388,6 +394,29 @@ fn token_command(command: TokenCommand) -> anyhow::Result<()> {
                 token.info.id, user
             );
             println!("{}", token.token);
+        }
+        TokenCommand::List { db, user } => {
+            let tokens = with_database(&db, async |conn| {
+                let user = users::find_user(conn, &user).await?;
+                users::list_tokens(conn, user.id).await
+            })?;
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or_else(
+                    || "-".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M").to_string(),
+                )
+            };
+            println!("id\tlabel\tcreated\tlast used\trevoked");
+            for t in tokens {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.label.as_deref().unwrap_or("-"),
+                    when(Some(t.created_at)),
+                    when(t.last_used_at),
+                    when(t.revoked_at)
+                );
+            }
         }
         TokenCommand::Revoke { db, id } => {
             let info = with_database(&db, async |conn| {

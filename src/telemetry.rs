@@ -4,12 +4,20 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default filter.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+/// The filter of the service: its progress, requests and warnings.
+pub const SERVICE_LOGS: &str = "info,actix_server=warn";
+/// The filter of a one-shot command: warnings only (its result is its output).
+pub const COMMAND_LOGS: &str = "warn";
+
+/// Installs the global subscriber with `default_filter`; `RUST_LOG`
+/// overrides it. Colours only on a terminal.
+pub fn init(format: LogFormat, default_filter: &str) {
+    use std::io::IsTerminal;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

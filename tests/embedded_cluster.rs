@@ -34,6 +34,43 @@ async fn serve_runs_its_own_cluster_across_restarts_and_crashes() {
         data.join("postgres/postmaster.pid").exists(),
         "the CLI must leave serve's cluster running"
     );
+    // Tokens are listed with the ids `token revoke` needs; lists have a header.
+    let tokens = cli(&data, &["token", "list", "--user", "chief"]);
+    let mut lines = tokens.lines();
+    assert_eq!(lines.next(), Some("id\tlabel\tcreated\tlast used\trevoked"));
+    assert!(
+        lines.next().is_some_and(|l| l.split('\t').count() == 5),
+        "{tokens}"
+    );
+    let users = cli(&data, &["user", "list"]);
+    assert!(
+        users.starts_with("id\tname\trole\n") && users.contains("\tchief\tadmin"),
+        "{users}"
+    );
+    // A one-shot command logs only warnings unless asked (-v), and no colours
+    // when its output is not a terminal.
+    let quiet = std::process::Command::new(common::BIN)
+        .args(["user", "list"])
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("CLAIMTRAIL_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!stderr.contains("INFO"), "{stderr}");
+    let verbose = std::process::Command::new(common::BIN)
+        .args(["user", "list", "-v"])
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("CLAIMTRAIL_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(stderr.contains("INFO"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI escapes off a terminal: {stderr}"
+    );
     let res = client
         .post(format!("{}/v1/stories", service.base))
         .bearer_auth(&token)

@@ -129,7 +129,15 @@ pub fn parse_line(line: &Line, max_line: usize) -> Result<NewClaim, Vec<FieldErr
             "line",
             format!("is longer than {max_line} bytes"),
         )]),
-        Line::Text { bytes, .. } => decode_json(bytes).map_err(field_errors),
+        // A line is one line of JSON: its errors name the column, the
+        // report names the file's line.
+        Line::Text { bytes, .. } => decode_json(bytes).map_err(|e| {
+            let mut errors = field_errors(e);
+            for error in &mut errors {
+                error.message = error.message.replace(" at line 1 column ", " at column ");
+            }
+            errors
+        }),
     }
 }
 
@@ -298,6 +306,13 @@ mod tests {
         assert!(
             bad_json[0].message.contains("malformed JSON"),
             "{bad_json:?}"
+        );
+        // The column within the line; the report gives the file's line.
+        let message =
+            &parse_line(&text(40, r#"{"story_id": 1, "text": x}"#), 100).unwrap_err()[0].message;
+        assert!(
+            message.contains("at column 25") && !message.contains("line 1"),
+            "{message}"
         );
         let missing =
             parse_line(&text(1, r#"{"story_id":1,"kind":"paraphrase"}"#), 100).unwrap_err();
