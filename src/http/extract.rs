@@ -82,15 +82,48 @@ fn read_json<T: DeserializeOwned + 'static>(
 
 /// Path segments that do not parse (`/v1/claims/abc`) cannot name a resource.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, req| {
-        AppError::NotFound(format!("{} does not name a resource ({err})", req.path())).into()
+    web::PathConfig::default().error_handler(|_err, req| {
+        AppError::NotFound(format!(
+            "{} does not name a resource: ids are whole numbers from 1",
+            req.path()
+        ))
+        .into()
     })
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
-        AppError::BadRequest(format!("invalid query parameters: {err}")).into()
+        let reason = match &err {
+            actix_web::error::QueryPayloadError::Deserialize(e) => query_problem(&e.to_string()),
+            other => other.to_string(),
+        };
+        AppError::BadRequest(format!("invalid query parameters: {reason}")).into()
     })
+}
+
+/// serde's words for a query that does not fit, in a person's: an unknown
+/// field is an unknown parameter, with the nearest known one suggested.
+fn query_problem(serde_message: &str) -> String {
+    let Some(rest) = serde_message.strip_prefix("unknown field `") else {
+        return serde_message.to_owned();
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return serde_message.to_owned();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let nearest = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))
+        .filter(|(distance, k)| *distance <= 2.max(k.len() / 3))
+        .min();
+    match nearest {
+        Some((_, k)) => format!("unknown parameter `{unknown}`; did you mean `{k}`?"),
+        None if known.is_empty() => format!("unknown parameter `{unknown}`; this route takes none"),
+        None => format!(
+            "unknown parameter `{unknown}`; this route takes {}",
+            known.join(", ")
+        ),
+    }
 }
 
 /// `?as_of=<RFC 3339>`: read the state recorded at that moment.
@@ -232,6 +265,26 @@ mod tests {
 
     fn status(err: AppError) -> u16 {
         err.problem().status
+    }
+
+    #[test]
+    fn query_problems_are_said_in_a_persons_words() {
+        assert_eq!(
+            query_problem("unknown field `stroy`, expected one of `story`, `speaker`, `status`"),
+            "unknown parameter `stroy`; did you mean `story`?"
+        );
+        assert_eq!(
+            query_problem("unknown field `zzz`, expected `as_of`"),
+            "unknown parameter `zzz`; this route takes as_of"
+        );
+        assert_eq!(
+            query_problem("unknown field `x`, there are no fields"),
+            "unknown parameter `x`; this route takes none"
+        );
+        assert_eq!(
+            query_problem("invalid digit found in string"),
+            "invalid digit found in string"
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub async fn create_review(
         if !reviewable(head.status) {
             return Err(AppError::Conflict {
                 detail: format!(
-                    "a {} claim cannot be reviewed; it must be unverified, in review or judged",
+                    "the claim is {} and cannot be reviewed; it must be unverified, in review or judged",
                     head.status
                 ),
                 existing_id: None,

@@ -321,3 +321,19 @@ async fn query_ids_below_one_are_refused_and_empty_values_are_left_out() {
         assert_eq!(a, b, "{with_empty}");
     }
 }
+
+#[tokio::test]
+async fn messages_say_what_to_send_not_how_the_server_parsed_it() {
+    let app = spawn_app().await;
+    let problem = assert_problem(app.get("/v1/claims?stroy=1").await, 400).await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("unknown parameter `stroy`; did you mean `story`?"),
+        "{detail}"
+    );
+    assert!(!detail.contains("deserialize"), "{detail}");
+    let problem = assert_problem(app.get("/v1/claims/abc").await, 404).await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("ids are whole numbers from 1"), "{detail}");
+    assert!(!detail.contains("i64"), "{detail}");
+}
