@@ -33,6 +33,29 @@ text_enum! {
     }
 }
 
+/// Warnings for a direct quote whose spans do not hold its words (offsets
+/// off by a few characters, or the wrong copy): the claim is stored, since
+/// a reporter may quote a translation or an abridged sentence, but the
+/// answer says which appearance to check. Compared by match key (case,
+/// quote marks and spacing aside); other kinds paraphrase and get none.
+pub fn quote_warnings(kind: ClaimKind, text: &str, excerpts: &[&str]) -> Vec<String> {
+    if kind != ClaimKind::DirectQuote {
+        return Vec::new();
+    }
+    let quoted = crate::domain::text::match_key(text);
+    let quoted = quoted.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
+    excerpts
+        .iter()
+        .enumerate()
+        .filter(|(_, excerpt)| !crate::domain::text::match_key(excerpt).contains(quoted))
+        .map(|(i, excerpt)| {
+            format!(
+                "appearances[{i}]: the excerpt {excerpt:?} does not contain the quoted words; check the span"
+            )
+        })
+        .collect()
+}
+
 /// A span named by a request: an article, optionally one of its revisions
 /// (the current one when absent), and code-point offsets, end exclusive.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -425,6 +448,27 @@ impl ClaimState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_direct_quote_whose_span_misses_its_words_is_flagged() {
+        let text = "“We will rebuild the bridge”";
+        assert!(
+            quote_warnings(
+                ClaimKind::DirectQuote,
+                text,
+                &["we will rebuild the  bridge"]
+            )
+            .is_empty()
+        );
+        let warnings = quote_warnings(
+            ClaimKind::DirectQuote,
+            text,
+            &["We will rebuild the bridge", "e will rebuild the brid"],
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].starts_with("appearances[1]:"), "{warnings:?}");
+        assert!(quote_warnings(ClaimKind::Paraphrase, text, &["something else"]).is_empty());
+    }
 
     fn state() -> ClaimState {
         ClaimState {

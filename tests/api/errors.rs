@@ -337,3 +337,30 @@ async fn messages_say_what_to_send_not_how_the_server_parsed_it() {
     assert!(detail.contains("ids are whole numbers from 1"), "{detail}");
     assert!(!detail.contains("i64"), "{detail}");
 }
+
+#[tokio::test]
+async fn a_direct_quote_whose_span_misses_its_words_is_stored_with_a_warning() {
+    let app = spawn_app().await;
+    let story = app.story("Quotes").await;
+    let speaker = app.speaker("Ana Robles", "person").await;
+    let body = "The mayor said: \"We will rebuild the bridge\" on Friday.";
+    let article = app
+        .create(
+            "/v1/articles",
+            json!({ "url": "https://quotes.example/a", "outlet": "Wire", "headline": "Bridge",
+                    "published_at": "2026-11-20T09:00:00Z", "story_id": story, "body": body }),
+        )
+        .await["id"]
+        .clone();
+    let quote = |start: i64, end: i64| {
+        json!({ "story_id": story, "speaker_id": speaker, "kind": "direct_quote",
+                "text": "We will rebuild the bridge",
+                "appearances": [{ "article_id": article, "start": start, "end": end }] })
+    };
+    let exact = app.create("/v1/claims", quote(17, 43)).await;
+    assert_eq!(exact["warnings"], Value::Null, "{exact}");
+    let off_by_two = app.create("/v1/claims", quote(19, 45)).await;
+    let warnings = off_by_two["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{off_by_two}");
+    assert!(warnings[0].as_str().unwrap().starts_with("appearances[0]:"));
+}

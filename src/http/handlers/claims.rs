@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::auth::Action;
-use crate::domain::claim::{ClaimKind, ClaimPatch, ClaimStatus, NewClaim};
+use crate::domain::claim::{ClaimKind, ClaimPatch, ClaimStatus, NewClaim, quote_warnings};
 use crate::domain::revision::etag;
 use crate::error::AppError;
 use crate::http::auth::Caller;
@@ -54,6 +54,12 @@ pub async fn create(
         let created = claims::create(conn, &ctx, claim).await?;
         let likely_duplicates =
             search::likely_duplicates(conn, &created.text, created.id, threshold).await?;
+        let excerpts: Vec<&str> = created
+            .appearances
+            .iter()
+            .map(|a| a.excerpt.as_str())
+            .collect();
+        let warnings = quote_warnings(created.kind, &created.text, &excerpts);
         let location = format!("/v1/claims/{}", created.id);
         let tag = etag(created.revision);
         Ok(Reply::json(
@@ -61,6 +67,7 @@ pub async fn create(
             &CreatedClaim {
                 claim: created,
                 likely_duplicates,
+                warnings,
             },
         )?
         .location(location)
@@ -77,6 +84,10 @@ struct CreatedClaim {
     #[serde(flatten)]
     claim: claims::ClaimView,
     likely_duplicates: Vec<search::LikelyDuplicate>,
+    /// What the claim was stored with but should be checked: a direct
+    /// quote whose span does not hold its words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[utoipa::path(
