@@ -300,16 +300,7 @@ pub(super) async fn write_batch(
         .iter()
         .map(|claim| ClaimToWrite {
             fields: &claim.fields,
-            spans: claim
-                .appearances
-                .iter()
-                .map(|a| SpanRequest {
-                    article_id: a.article_id,
-                    article_revision: Some(a.article_revision),
-                    start: a.start,
-                    end: a.end,
-                })
-                .collect(),
+            spans: claim.appearances.iter().map(SpanRequest::from).collect(),
             origin: Some(claim.origin.clone()),
         })
         .collect();

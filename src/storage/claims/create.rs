@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::domain::claim::{
-    AppearanceInput, AppearanceState, ClaimFields, ValidNewClaim, normalize_appearances,
+    Appearance, AppearanceInput, AppearanceState, ClaimFields, ValidNewClaim,
 };
 use crate::domain::speaker::SpeakerKind;
 use crate::domain::validation::Validator;
@@ -32,7 +32,8 @@ use crate::storage::models::{AppearanceRow, ClaimColumns, ClaimRow, SpeakerRef};
 use crate::storage::prepared::prepared_statement;
 use crate::storage::text_keys::array_literal;
 
-use super::{SpanTargets, view};
+use super::spans::resolve_appearances;
+use super::view;
 use crate::storage::stories;
 
 /// A span of a new claim: an article, its revision (the article's current
@@ -43,6 +44,18 @@ pub struct SpanRequest {
     pub article_revision: Option<i32>,
     pub start: i32,
     pub end: i32,
+}
+
+/// A span already resolved to its article revision (and checked).
+impl From<&Appearance> for SpanRequest {
+    fn from(a: &Appearance) -> Self {
+        SpanRequest {
+            article_id: a.article_id,
+            article_revision: Some(a.article_revision),
+            start: a.start,
+            end: a.end,
+        }
+    }
 }
 
 impl From<&AppearanceInput> for SpanRequest {
@@ -363,22 +376,11 @@ pub async fn create(
             format!("speaker {} does not exist", fields.speaker_id),
         );
     }
-    let article_ids: Vec<i64> = claim.appearances.iter().map(|a| a.article_id).collect();
-    let targets = SpanTargets::load(conn, &article_ids).await?;
-    let resolved =
-        normalize_appearances(targets.resolve(fields.story_id, &claim.appearances, &mut v));
+    let resolved = resolve_appearances(conn, fields.story_id, &claim.appearances, &mut v).await?;
     v.finish()?;
     let second_try = ClaimToWrite {
         fields,
-        spans: resolved
-            .iter()
-            .map(|a| SpanRequest {
-                article_id: a.article_id,
-                article_revision: Some(a.article_revision),
-                start: a.start,
-                end: a.end,
-            })
-            .collect(),
+        spans: resolved.iter().map(SpanRequest::from).collect(),
         origin: None,
     };
     match write_claims(conn, ctx, std::slice::from_ref(&second_try)).await {
