@@ -374,7 +374,10 @@ fn user_command(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::List { db } => {
             println!("id\tname\trole");
-            for user in with_database(&db, async |conn| users::list_users(conn).await)? {
+            for user in with_database(&db, async |conn| {
+                claimtrail::storage::all_pages(async |page| users::list_users(conn, page).await)
+                    .await
+            })? {
                 println!("{}\t{}\t{}", user.id, user.name, user.role);
             }
         }
@@ -398,7 +401,10 @@ fn token_command(command: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::List { db, user } => {
             let tokens = with_database(&db, async |conn| {
                 let user = users::find_user(conn, &user).await?;
-                users::list_tokens(conn, user.id).await
+                claimtrail::storage::all_pages(async |page| {
+                    users::list_tokens(conn, user.id, page).await
+                })
+                .await
             })?;
             let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 t.map_or_else(

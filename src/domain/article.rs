@@ -118,7 +118,105 @@ pub fn normalize_url(raw: &str) -> Result<String, String> {
         return Err("must name a host".into());
     }
     url.set_fragment(None);
+    drop_tracking_parameters(&mut url);
     Ok(url.into())
+}
+
+/// Query parameters that say how a reader arrived, not which article they
+/// read: campaign tags and click ids added by newsletters, ads and social
+/// networks. The same article shared twice must be one article.
+fn is_tracking_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("utm_")
+        || matches!(
+            name.as_str(),
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "gbraid"
+                | "wbraid"
+                | "msclkid"
+                | "mc_cid"
+                | "mc_eid"
+                | "igshid"
+                | "_ga"
+                | "_gl"
+        )
+}
+
+fn drop_tracking_parameters(url: &mut url::Url) {
+    if url.query().is_none() {
+        return;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(name, _)| !is_tracking_parameter(name))
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    let before = url.query_pairs().count();
+    if kept.len() == before {
+        return;
+    }
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+}
+
+/// The same address with or without a trailing slash on its path: servers
+/// treat the two as one page, so a repost under the other spelling is the
+/// same article. None for a bare host (its path is always `/`).
+pub fn trailing_slash_twin(url: &str) -> Option<String> {
+    let mut parsed = url::Url::parse(url).ok()?;
+    let path = parsed.path().to_owned();
+    if path == "/" || path.is_empty() {
+        return None;
+    }
+    let twin = match path.strip_suffix('/') {
+        Some(without) => without.to_owned(),
+        None => format!("{path}/"),
+    };
+    parsed.set_path(&twin);
+    Some(parsed.into())
+}
+
+/// What a repost of a known article asked for that a repost does not
+/// change, said back to the poster instead of dropped silently: the URL,
+/// outlet and publication time are the article's, set when it was first
+/// posted; a repost versions only the headline and body.
+pub fn repost_warnings(
+    stored_url: &str,
+    stored_outlet: &str,
+    stored_published_at: DateTime<Utc>,
+    posted: &ValidArticle,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if stored_url != posted.url {
+        warnings.push(format!(
+            "url: {} is the article at {stored_url} (the two differ only by a trailing \
+             slash); the article keeps its address",
+            posted.url
+        ));
+    }
+    if stored_outlet != posted.outlet {
+        warnings.push(format!(
+            "outlet: the article's outlet stays {stored_outlet:?}; a repost does not change \
+             it (got {:?})",
+            posted.outlet
+        ));
+    }
+    if stored_published_at != posted.published_at {
+        warnings.push(format!(
+            "published_at: the article's publication time stays {}; a repost does not \
+             change it (got {})",
+            stored_published_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            posted
+                .published_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        ));
+    }
+    warnings
 }
 
 #[cfg(test)]
@@ -135,6 +233,63 @@ mod tests {
         assert!(normalize_url("/relative/path").is_err());
         assert!(normalize_url("https://example.com/\u{0}").is_err());
         assert!(normalize_url("https://exa\tmple.com/").is_err());
+    }
+
+    #[test]
+    fn tracking_parameters_are_dropped_and_the_rest_kept() {
+        assert_eq!(
+            normalize_url("https://example.com/a?id=7&utm_source=x&UTM_Medium=y&fbclid=z").unwrap(),
+            "https://example.com/a?id=7"
+        );
+        assert_eq!(
+            normalize_url("https://example.com/a?utm_source=newsletter").unwrap(),
+            "https://example.com/a"
+        );
+        assert_eq!(
+            normalize_url("https://example.com/a?page=2&b=%C3%A9").unwrap(),
+            "https://example.com/a?page=2&b=%C3%A9"
+        );
+    }
+
+    #[test]
+    fn a_trailing_slash_twin_adds_or_removes_the_slash() {
+        assert_eq!(
+            trailing_slash_twin("https://example.com/2026/story").as_deref(),
+            Some("https://example.com/2026/story/")
+        );
+        assert_eq!(
+            trailing_slash_twin("https://example.com/2026/story/?id=1").as_deref(),
+            Some("https://example.com/2026/story?id=1")
+        );
+        assert_eq!(trailing_slash_twin("https://example.com/"), None);
+    }
+
+    #[test]
+    fn a_repost_names_what_it_did_not_change() {
+        let at = "2026-11-23T08:30:00Z".parse().unwrap();
+        let posted = NewArticle {
+            url: "https://example.com/story/".into(),
+            outlet: "Harbor Wire".into(),
+            headline: "h".into(),
+            published_at: at,
+            body: "b".into(),
+            story_id: 1,
+            reason: None,
+        }
+        .validate(100)
+        .unwrap();
+        assert!(
+            repost_warnings("https://example.com/story/", "Harbor Wire", at, &posted).is_empty()
+        );
+        let later = "2026-11-24T08:30:00Z".parse().unwrap();
+        let warnings = repost_warnings("https://example.com/story", "Wire", later, &posted);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].starts_with("url: "), "{warnings:?}");
+        assert!(warnings[1].contains("stays \"Wire\""), "{warnings:?}");
+        assert!(
+            warnings[2].contains("stays 2026-11-24T08:30:00Z"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

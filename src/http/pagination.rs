@@ -36,7 +36,7 @@ pub fn encode_cursor(order: SortOrder, after: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{after}", order_tag(order)))
 }
 
-fn decode_cursor(cursor: &str) -> Option<(SortOrder, i64)> {
+pub fn decode_cursor(cursor: &str) -> Option<(SortOrder, i64)> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (tag, id) = raw.split_once(':')?;
     let order = match tag {
@@ -48,7 +48,14 @@ fn decode_cursor(cursor: &str) -> Option<(SortOrder, i64)> {
 }
 
 impl PageParams {
+    /// The page asked for, newest first unless `order` says otherwise.
     pub fn page_request(&self) -> Result<PageRequest, AppError> {
+        self.page_request_in(SortOrder::default())
+    }
+
+    /// The page asked for, in `default` order unless `order` says otherwise
+    /// (a record's revisions and comments read oldest first).
+    pub fn page_request_in(&self, default: SortOrder) -> Result<PageRequest, AppError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AppError::invalid(
@@ -57,7 +64,7 @@ impl PageParams {
             ));
         }
         let (order, after) = match &self.cursor {
-            None => (self.order.unwrap_or_default(), None),
+            None => (self.order.unwrap_or(default), None),
             Some(cursor) => {
                 let (order, after) = decode_cursor(cursor).ok_or_else(|| {
                     AppError::BadRequest(
@@ -80,12 +87,8 @@ impl PageParams {
     }
 }
 
-/// A complete list, small enough not to need pages (the revisions of one record).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ItemsBody<T> {
-    pub items: Vec<T>,
-}
-
+/// Every list the API returns: a page of items and the cursor of the next
+/// page (null on the last).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageBody<T> {
     pub items: Vec<T>,

@@ -17,12 +17,13 @@ use super::models::{ArticleRevisionRow, ArticleRow, NewArticleRevisionRow, NewAr
 use super::schema::{article_revisions, articles};
 use super::stories;
 use super::text_keys;
-use crate::domain::article::ValidArticle;
+use crate::domain::article::{ValidArticle, repost_warnings, trailing_slash_twin};
 use crate::domain::audit::AuditAction;
 use crate::domain::claim::AppearanceState;
 use crate::domain::diff::Alignment;
 use crate::domain::revision::{RevisionNumber, diff_range};
 use crate::error::{AppError, AppResult};
+use crate::storage::{Page, PageRequest, keyset};
 
 /// An article with its current (or a chosen) revision.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -77,9 +78,15 @@ pub struct ArticlePost {
     pub outcome: PostOutcome,
     #[serde(flatten)]
     pub article: ArticleView,
+    /// The revision that was current before this post: null for a new
+    /// article, the current revision itself when nothing changed.
     pub previous_revision: Option<i32>,
     /// For a revision: every claim whose appearances were carried to it.
     pub claims_affected: Vec<ClaimCarry>,
+    /// What the post asked for that a repost does not change (the URL's
+    /// spelling, the outlet, the publication time).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Posts an article: a new URL creates it; a known URL appends a revision
@@ -92,16 +99,23 @@ pub async fn post(
     diff_timeout: Duration,
 ) -> AppResult<ArticlePost> {
     conn.transaction(async |conn| {
-        let existing: Option<ArticleRow> = articles::table
-            .filter(articles::url.eq(&article.url))
+        // The URL as posted, or else its twin with or without a trailing slash.
+        let twin = trailing_slash_twin(&article.url);
+        let mut existing: Vec<ArticleRow> = articles::table
+            .filter(articles::url.eq_any([Some(&article.url), twin.as_ref()].into_iter().flatten()))
             .select(ArticleRow::as_select())
             .for_update()
-            .first(conn)
-            .await
-            .optional()?;
-        match existing {
+            .load(conn)
+            .await?;
+        existing.sort_by_key(|row| row.url != article.url);
+        match existing.into_iter().next() {
             None => create(conn, ctx, &article).await,
-            Some(row) => revise(conn, ctx, row, &article, diff_timeout).await,
+            Some(row) => {
+                let warnings = repost_warnings(&row.url, &row.outlet, row.published_at, &article);
+                let mut posted = revise(conn, ctx, row, &article, diff_timeout).await?;
+                posted.warnings = warnings;
+                Ok(posted)
+            }
         }
     })
     .await
@@ -151,6 +165,7 @@ async fn create(
         article: ArticleView::new(row, rev),
         previous_revision: None,
         claims_affected: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 
@@ -202,9 +217,10 @@ async fn revise(
     if current.body_sha256 == article.body.sha256 && current.headline == article.headline {
         return Ok(ArticlePost {
             outcome: PostOutcome::Unchanged,
+            previous_revision: Some(current.revision),
             article: ArticleView::new(row, current),
-            previous_revision: None,
             claims_affected: Vec::new(),
+            warnings: Vec::new(),
         });
     }
     let from = current.revision;
@@ -260,6 +276,7 @@ async fn revise(
         article: ArticleView::new(row, rev),
         previous_revision: Some(from),
         claims_affected: carried,
+        warnings: Vec::new(),
     })
 }
 
@@ -315,20 +332,29 @@ pub struct ArticleRevisionSummary {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A page of the article's revisions (without bodies), keyed by revision number.
 pub async fn revisions(
     conn: &mut AsyncPgConnection,
     id: i64,
-) -> AppResult<Vec<ArticleRevisionSummary>> {
-    let rows: Vec<ArticleRevisionSummary> = article_revisions::table
+    page: PageRequest,
+) -> AppResult<Page<ArticleRevisionSummary>> {
+    let query = article_revisions::table
         .filter(article_revisions::article_id.eq(id))
-        .order(article_revisions::revision.asc())
         .select(ArticleRevisionSummary::as_select())
-        .load(conn)
-        .await?;
+        .into_boxed();
+    let rows: Vec<ArticleRevisionSummary> =
+        keyset!(query, article_revisions::revision, page, as i32)
+            .load(conn)
+            .await?;
     if rows.is_empty() {
-        return Err(AppError::not_found(format!("article {id}")));
+        let exists = diesel::select(diesel::dsl::exists(articles::table.find(id)))
+            .get_result::<bool>(conn)
+            .await?;
+        if page.after.is_none() || !exists {
+            return Err(AppError::not_found(format!("article {id}")));
+        }
     }
-    Ok(rows)
+    Ok(Page::from_rows(rows, page.limit, |r| i64::from(r.revision)))
 }
 
 /// The article as of revision `n`.

@@ -73,23 +73,60 @@ impl<T> Page<T> {
             next_after: self.next_after,
         }
     }
+
+    /// `map` with a conversion that can fail: the first error is the answer.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            next_after: self.next_after,
+        })
+    }
+}
+
+/// Every row of a paged list, page after page (for the command line, which
+/// prints whole lists).
+pub async fn all_pages<T>(
+    mut fetch: impl AsyncFnMut(PageRequest) -> crate::error::AppResult<Page<T>>,
+) -> crate::error::AppResult<Vec<T>> {
+    let mut all = Vec::new();
+    let mut request = PageRequest {
+        after: None,
+        limit: 500,
+        order: SortOrder::Asc,
+    };
+    loop {
+        let page = fetch(request).await?;
+        all.extend(page.items);
+        match page.next_after {
+            Some(after) => request.after = Some(after),
+            None => return Ok(all),
+        }
+    }
 }
 
 /// Applies keyset pagination on an id column to a boxed diesel query.
+/// `keyset!(query, column, page, as i32)` pages on a 32-bit key (a
+/// revision number); a cursor beyond its range reads as its end.
 macro_rules! keyset {
-    ($query:expr, $id:expr, $page:expr) => {{
+    ($query:expr, $id:expr, $page:expr) => {
+        $crate::storage::keyset!($query, $id, $page, as i64)
+    };
+    ($query:expr, $id:expr, $page:expr, as $key:ty) => {{
         use diesel::{ExpressionMethods, QueryDsl};
         let page: $crate::storage::PageRequest = $page;
+        let after = page
+            .after
+            .map(|a| <$key>::try_from(a).unwrap_or(if a < 0 { <$key>::MIN } else { <$key>::MAX }));
         let mut q = $query;
         match page.order {
             $crate::storage::SortOrder::Desc => {
-                if let Some(after) = page.after {
+                if let Some(after) = after {
                     q = q.filter($id.lt(after));
                 }
                 q.order($id.desc()).limit(page.limit + 1)
             }
             $crate::storage::SortOrder::Asc => {
-                if let Some(after) = page.after {
+                if let Some(after) = after {
                     q = q.filter($id.gt(after));
                 }
                 q.order($id.asc()).limit(page.limit + 1)

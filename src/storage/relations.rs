@@ -13,6 +13,7 @@ use serde_json::json;
 use super::events::{self, AuditContext, EventRecord};
 use super::models::SpeakerRef;
 use super::schema::{claim_relations, claim_reviews, claims, speakers};
+use super::{Page, PageRequest, keyset};
 use crate::domain::audit::AuditAction;
 use crate::domain::claim::ClaimStatus;
 use crate::domain::relation::{RelationKind, ValidRelation};
@@ -98,8 +99,12 @@ pub async fn add(
     .await
 }
 
-/// Links from and to a claim.
-pub async fn of_claim(conn: &mut AsyncPgConnection, claim_id: i64) -> AppResult<Vec<Relation>> {
+/// A page of the links from and to a claim.
+pub async fn of_claim(
+    conn: &mut AsyncPgConnection,
+    claim_id: i64,
+    page: PageRequest,
+) -> AppResult<Page<Relation>> {
     let exists: Option<i64> = claims::table
         .find(claim_id)
         .select(claims::id)
@@ -107,16 +112,16 @@ pub async fn of_claim(conn: &mut AsyncPgConnection, claim_id: i64) -> AppResult<
         .await
         .optional()?;
     exists.ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))?;
-    Ok(claim_relations::table
+    let query = claim_relations::table
         .filter(
             claim_relations::claim_id
                 .eq(claim_id)
                 .or(claim_relations::target_id.eq(claim_id)),
         )
-        .order(claim_relations::id.asc())
         .select(Relation::as_select())
-        .load(conn)
-        .await?)
+        .into_boxed();
+    let rows: Vec<Relation> = keyset!(query, claim_relations::id, page).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.id))
 }
 
 /// One side of a contested pair.
@@ -139,28 +144,31 @@ pub struct ContestedPair {
     pub contradicts: ContestedClaim,
 }
 
-/// Pairs of claims in contradiction where either side belongs to the story.
+/// A page of the pairs of claims in contradiction where either side
+/// belongs to the story, keyed by the relation.
 pub async fn contested(
     conn: &mut AsyncPgConnection,
     story_id: i64,
-) -> AppResult<Vec<ContestedPair>> {
-    let in_story: Vec<i64> = claims::table
-        .filter(claims::story_id.eq(story_id))
-        .select(claims::id)
-        .load(conn)
-        .await?;
-    let links: Vec<Relation> = claim_relations::table
+    page: PageRequest,
+) -> AppResult<Page<ContestedPair>> {
+    let in_story = || {
+        claims::table
+            .filter(claims::story_id.eq(story_id))
+            .select(claims::id)
+    };
+    let query = claim_relations::table
         .filter(claim_relations::kind.eq(RelationKind::Contradicts))
         .filter(
             claim_relations::claim_id
-                .eq_any(&in_story)
-                .or(claim_relations::target_id.eq_any(&in_story)),
+                .eq_any(in_story())
+                .or(claim_relations::target_id.eq_any(in_story())),
         )
-        .order(claim_relations::id.asc())
         .select(Relation::as_select())
-        .load(conn)
-        .await?;
+        .into_boxed();
+    let links: Vec<Relation> = keyset!(query, claim_relations::id, page).load(conn).await?;
+    let links = Page::from_rows(links, page.limit, |l| l.id);
     let mut ids: Vec<i64> = links
+        .items
         .iter()
         .flat_map(|l| [l.claim_id, l.target_id])
         .collect();
@@ -201,15 +209,20 @@ pub async fn contested(
             (id, claim)
         })
         .collect();
-    Ok(links
-        .into_iter()
-        .filter_map(|l| {
-            Some(ContestedPair {
-                relation_id: l.id,
-                note: l.note,
-                claim: by_id.get(&l.claim_id)?.clone(),
-                contradicts: by_id.get(&l.target_id)?.clone(),
+    let next_after = links.next_after;
+    Ok(Page {
+        items: links
+            .items
+            .into_iter()
+            .filter_map(|l| {
+                Some(ContestedPair {
+                    relation_id: l.id,
+                    note: l.note,
+                    claim: by_id.get(&l.claim_id)?.clone(),
+                    contradicts: by_id.get(&l.target_id)?.clone(),
+                })
             })
-        })
-        .collect())
+            .collect(),
+        next_after,
+    })
 }

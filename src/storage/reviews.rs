@@ -14,7 +14,7 @@ use super::events::{self, AuditContext, EventRecord};
 pub use super::models::ReviewRow;
 use super::models::{ClaimRow, SpeakerRef};
 use super::schema::{claim_comments, claim_reviews, claims, speakers, users};
-use super::{Page, PageRequest};
+use super::{Page, PageRequest, keyset};
 use crate::domain::audit::AuditAction;
 use crate::domain::auth::{Action, Role};
 use crate::domain::claim::ClaimStatus;
@@ -204,18 +204,20 @@ async fn ensure_claim(conn: &mut AsyncPgConnection, claim_id: i64) -> AppResult<
         .ok_or_else(|| AppError::not_found(format!("claim {claim_id}")))
 }
 
-/// Reviews of a claim, newest first (the first one is in force).
+/// A page of the claim's reviews (newest first by default: the first one
+/// is in force).
 pub async fn list_reviews(
     conn: &mut AsyncPgConnection,
     claim_id: i64,
-) -> AppResult<Vec<ReviewRow>> {
+    page: PageRequest,
+) -> AppResult<Page<ReviewRow>> {
     ensure_claim(conn, claim_id).await?;
-    Ok(claim_reviews::table
+    let query = claim_reviews::table
         .filter(claim_reviews::claim_id.eq(claim_id))
-        .order(claim_reviews::id.desc())
         .select(ReviewRow::as_select())
-        .load(conn)
-        .await?)
+        .into_boxed();
+    let rows: Vec<ReviewRow> = keyset!(query, claim_reviews::id, page).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.id))
 }
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
@@ -264,17 +266,19 @@ pub async fn add_comment(
     .await
 }
 
+/// A page of the claim's comments.
 pub async fn list_comments(
     conn: &mut AsyncPgConnection,
     claim_id: i64,
-) -> AppResult<Vec<CommentRow>> {
+    page: PageRequest,
+) -> AppResult<Page<CommentRow>> {
     ensure_claim(conn, claim_id).await?;
-    Ok(claim_comments::table
+    let query = claim_comments::table
         .filter(claim_comments::claim_id.eq(claim_id))
-        .order(claim_comments::id.asc())
         .select(CommentRow::as_select())
-        .load(conn)
-        .await?)
+        .into_boxed();
+    let rows: Vec<CommentRow> = keyset!(query, claim_comments::id, page).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |r| r.id))
 }
 
 /// Assigns a claim to a user who can review (or unassigns it with `None`).

@@ -3,6 +3,8 @@
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+
+use super::Page;
 use std::collections::HashMap;
 
 use crate::domain::claim::{ClaimKind, ClaimStatus};
@@ -49,12 +51,17 @@ const HEADLINE: &str = "'StartSel=**, StopSel=**, MaxWords=35, MinWords=12, MaxF
 /// script, whatever the server's locale.
 /// Claim filters narrow claims; a story filter narrows articles too; speakers
 /// are shared by all stories and are matched only when no claim filter is set.
+///
+/// Hits are ranked, so pages go by position: `offset` hits are skipped
+/// (at most [`MAX_OFFSET`]), and the page's `next_after` is the offset of
+/// the next page.
 pub async fn search(
     conn: &mut AsyncPgConnection,
     q: &str,
     filter: &SearchFilter,
     limit: i64,
-) -> AppResult<Vec<Hit>> {
+    offset: i64,
+) -> AppResult<Page<Hit>> {
     let claim_filtered =
         filter.speaker_id.is_some() || filter.status.is_some() || filter.kind.is_some();
     let mut parts = Vec::new();
@@ -88,24 +95,38 @@ pub async fn search(
         ));
     }
     if parts.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Page {
+            items: Vec::new(),
+            next_after: None,
+        });
     }
     // Every parameter is typed once here, whichever parts use it.
     let sql = format!(
         "WITH p AS (SELECT $2::int8 AS story, $3::int8 AS speaker, $4::text AS status, $5::text AS kind) \
-         {} ORDER BY rank DESC, kind, id LIMIT $6",
+         {} ORDER BY rank DESC, kind, id LIMIT $6 OFFSET $7",
         parts.join(" UNION ALL ")
     );
-    Ok(diesel::sql_query(sql)
+    let mut hits: Vec<Hit> = diesel::sql_query(sql)
         .bind::<Text, _>(search_query(q))
         .bind::<Nullable<BigInt>, _>(filter.story_id)
         .bind::<Nullable<BigInt>, _>(filter.speaker_id)
         .bind::<Nullable<Text>, _>(filter.status.map(|s| s.as_str()))
         .bind::<Nullable<Text>, _>(filter.kind.map(|k| k.as_str()))
-        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(limit + 1)
+        .bind::<BigInt, _>(offset)
         .load(conn)
-        .await?)
+        .await?;
+    let more = hits.len() as i64 > limit && offset + limit <= MAX_OFFSET;
+    hits.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(Page {
+        items: hits,
+        next_after: more.then_some(offset + limit),
+    })
 }
+
+/// How deep search pages go: ranked hits past the first thousand are
+/// better reached with a narrower query.
+pub const MAX_OFFSET: i64 = 1_000;
 
 /// A claim already in the ledger that reads like a new one.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -188,21 +188,28 @@ pub async fn revise(
     .await
 }
 
-/// Every revision of a speaker, oldest first.
+/// A page of the speaker's revisions, keyed by revision number.
 pub async fn revisions(
     conn: &mut AsyncPgConnection,
     id: i64,
-) -> AppResult<Vec<SpeakerRevisionRow>> {
-    let rows: Vec<SpeakerRevisionRow> = speaker_revisions::table
+    page: PageRequest,
+) -> AppResult<Page<SpeakerRevisionRow>> {
+    let query = speaker_revisions::table
         .filter(speaker_revisions::speaker_id.eq(id))
-        .order(speaker_revisions::revision.asc())
         .select(SpeakerRevisionRow::as_select())
+        .into_boxed();
+    let rows: Vec<SpeakerRevisionRow> = keyset!(query, speaker_revisions::revision, page, as i32)
         .load(conn)
         .await?;
     if rows.is_empty() {
-        return Err(AppError::not_found(format!("speaker {id}")));
+        let exists = diesel::select(diesel::dsl::exists(speakers::table.find(id)))
+            .get_result::<bool>(conn)
+            .await?;
+        if page.after.is_none() || !exists {
+            return Err(AppError::not_found(format!("speaker {id}")));
+        }
     }
-    Ok(rows)
+    Ok(Page::from_rows(rows, page.limit, |r| i64::from(r.revision)))
 }
 
 /// One revision of a speaker.

@@ -10,6 +10,7 @@ use super::events::{self, AuditContext, EventRecord};
 use subtle::ConstantTimeEq;
 
 use super::schema::{api_tokens, users};
+use super::{Page, PageRequest, keyset};
 use crate::domain::audit::AuditAction;
 use crate::domain::auth::{Role, generate_token, is_valid_user_name};
 use crate::error::{AppError, AppResult};
@@ -121,12 +122,11 @@ pub async fn get_user(conn: &mut AsyncPgConnection, id: i64) -> AppResult<User> 
         .ok_or_else(|| AppError::not_found(format!("user {id}")))
 }
 
-pub async fn list_users(conn: &mut AsyncPgConnection) -> AppResult<Vec<User>> {
-    Ok(users::table
-        .order(users::id.asc())
-        .select(User::as_select())
-        .load(conn)
-        .await?)
+/// A page of the users, by id.
+pub async fn list_users(conn: &mut AsyncPgConnection, page: PageRequest) -> AppResult<Page<User>> {
+    let query = users::table.select(User::as_select()).into_boxed();
+    let rows: Vec<User> = keyset!(query, users::id, page).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |u| u.id))
 }
 
 pub async fn create_token(
@@ -197,13 +197,18 @@ pub async fn revoke_token(
     .await
 }
 
-pub async fn list_tokens(conn: &mut AsyncPgConnection, user_id: i64) -> AppResult<Vec<TokenInfo>> {
-    Ok(api_tokens::table
+/// A page of the user's tokens (never their secrets), by id.
+pub async fn list_tokens(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    page: PageRequest,
+) -> AppResult<Page<TokenInfo>> {
+    let query = api_tokens::table
         .filter(api_tokens::user_id.eq(user_id))
-        .order(api_tokens::id.asc())
         .select(TokenInfo::as_select())
-        .load(conn)
-        .await?)
+        .into_boxed();
+    let rows: Vec<TokenInfo> = keyset!(query, api_tokens::id, page).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |t| t.id))
 }
 
 /// How stale `last_used_at` may get: refreshing it at most once a minute

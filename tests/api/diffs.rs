@@ -142,6 +142,85 @@ fn article_body(app_story: i64, url: &str, body: &str, headline: &str) -> Value 
 }
 
 #[tokio::test]
+async fn a_repost_says_what_it_kept_and_finds_the_article_under_another_spelling() {
+    let app = spawn_app().await;
+    let story = app.story("Spellings").await;
+    let v1 = "The ministry said on Monday that 17 citizens were aboard.";
+    let created: Value = app
+        .post_json(
+            "/v1/articles",
+            &article_body(
+                story,
+                "https://news.example/2026/ferry?utm_source=feed",
+                v1,
+                "Ferry",
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    // Campaign tags are not part of an article's address.
+    assert_eq!(created["url"], "https://news.example/2026/ferry");
+    assert!(created.get("warnings").is_none(), "{created}");
+
+    // The same body under a trailing slash, another outlet name and another
+    // publication time: the same article, unchanged, and the reply says what
+    // it did not take.
+    let mut same = article_body(story, "https://news.example/2026/ferry/", v1, "Ferry");
+    same["outlet"] = json!("Harbour Wire");
+    same["published_at"] = json!("2026-11-24T08:30:00Z");
+    let before = app.row_counts().await;
+    let res = app.post_json("/v1/articles", &same).await;
+    assert_eq!(res.status(), 200);
+    let same: Value = res.json().await.unwrap();
+    assert_eq!(same["outcome"], "unchanged");
+    assert_eq!(same["id"], id);
+    assert_eq!(
+        same["previous_revision"], 1,
+        "the revision in force before the post"
+    );
+    assert_eq!(same["outlet"], "Harbor Wire");
+    let warnings: Vec<&str> = same["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].starts_with("url:"), "{warnings:?}");
+    assert!(warnings[1].starts_with("outlet:"), "{warnings:?}");
+    assert!(warnings[2].starts_with("published_at:"), "{warnings:?}");
+    assert_eq!(
+        app.row_counts().await,
+        before,
+        "an unchanged repost wrote something"
+    );
+
+    // A changed body under the other spelling revises the same article.
+    let v2 = "The ministry said on Monday that 18 citizens were aboard.";
+    let revised: Value = app
+        .post_json(
+            "/v1/articles",
+            &article_body(
+                story,
+                "https://news.example/2026/ferry/?fbclid=abc",
+                v2,
+                "Ferry",
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revised["outcome"], "revised");
+    assert_eq!(revised["id"], id);
+    assert_eq!(revised["previous_revision"], 1);
+    assert_eq!(revised["url"], "https://news.example/2026/ferry");
+}
+
+#[tokio::test]
 async fn reposting_an_article_versions_it_only_when_it_changed() {
     let app = spawn_app().await;
     let story = app.story("Versions").await;

@@ -61,8 +61,23 @@ async fn a_story_read_at_three_moments() {
         .unwrap();
     let t1 = moment().await;
 
-    // Later: a correction, a second claim, a new article version, a review.
+    // Later: the speaker renamed, the claim assigned, a correction, a second
+    // claim, a new article version, a review.
     let pa = format!("/v1/claims/{a}");
+    let renamed = app
+        .patch_json(
+            &format!("/v1/speakers/{speaker}"),
+            &json!({ "name": "Ministry of the Interior", "reason": "official name" }),
+            None,
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    app.token_for("rita", claimtrail::domain::auth::Role::Reviewer)
+        .await;
+    let assigned = app
+        .post_json(&format!("{pa}/assign"), &json!({ "assignee": "rita" }))
+        .await;
+    assert_eq!(assigned.status(), 200);
     app.patch_json(
         &pa,
         &json!({ "text": "The ministry identified 18 citizens", "reason": "corrected count" }),
@@ -88,12 +103,30 @@ async fn a_story_read_at_three_moments() {
     );
     assert_eq!(c1["status"], "unverified");
     assert!(c1["latest_review"].is_null());
+    // One claim shape: the claim as it is now, read at a moment, has every
+    // field of the claim now, and the revision's own record besides.
+    let now = app.get_json(&pa).await;
+    for field in now.as_object().unwrap().keys() {
+        assert!(c1.get(field).is_some(), "as_of lacks {field}: {c1}");
+    }
+    assert_eq!(c1["id"], a);
+    assert_eq!(c1["speaker"]["name"], "Interior Ministry");
+    assert_eq!(c1["created_by"], now["created_by"]);
+    assert_eq!(c1["author"], now["created_by"]);
+    assert_eq!(c1["speaker_revision"], 1);
+    assert!(c1["recorded_at"].is_string() && c1["as_of"].is_string());
     let c2 = app.get_json(&at(&t2)).await;
     assert_eq!(
         (c2["revision"].as_i64(), c2["text"].as_str()),
         (Some(2), Some("The ministry identified 18 citizens"))
     );
     assert!(c2["latest_review"].is_null());
+    // Each as it stood then: the speaker's name and the assignee.
+    assert_eq!(c1["speaker"]["name"], "Interior Ministry");
+    assert!(c1["assignee"].is_null(), "{c1}");
+    assert_eq!(c2["speaker"]["name"], "Ministry of the Interior");
+    assert_eq!(c2["speaker_revision"], 2);
+    assert_eq!(c2["assignee"], "rita");
     let c3 = app.get_json(&at(&t3)).await;
     assert_eq!(c3["status"], "verified");
     assert_eq!(c3["latest_review"]["verdict"], "true");
@@ -107,7 +140,7 @@ async fn a_story_read_at_three_moments() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c["claim_id"].as_i64().unwrap())
+            .map(|c| c["id"].as_i64().unwrap())
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(&s1), vec![a]);

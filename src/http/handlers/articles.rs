@@ -10,8 +10,9 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::{AsOfQuery, JsonBody, OptionalJsonBody};
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
-use crate::http::pagination::ItemsBody;
+use crate::http::pagination::{PageBody, PageParams};
 use crate::http::server::AppState;
+use crate::storage::SortOrder;
 use crate::storage::articles::{self, PostOutcome};
 use crate::storage::extraction::{self, ApplyRequest, Extraction};
 use diesel_async::AsyncConnection;
@@ -202,20 +203,22 @@ pub async fn get(
     get,
     path = "/v1/articles/{id}/revisions",
     tag = "articles",
-    params(("id" = i64, Path, minimum = 1, description = "The article's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The article's id"), PageParams),
     responses(
-        (status = 200, description = "The article's revisions", body = ItemsBody<crate::storage::articles::ArticleRevisionSummary>),
+        (status = 200, description = "A page of the article's revisions, oldest first", body = PageBody<crate::storage::articles::ArticleRevisionSummary>),
     ),
 )]
 pub async fn revisions(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
-    let items = articles::revisions(&mut conn, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ItemsBody { items }))
+    let page = articles::revisions(&mut conn, id.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
 #[utoipa::path(

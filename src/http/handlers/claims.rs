@@ -11,7 +11,7 @@ use crate::domain::revision::etag;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::{AsOfQuery, IfMatchHeader, JsonBody, time_param};
-use crate::http::pagination::{ItemsBody, PageBody, PageParams};
+use crate::http::pagination::{PageBody, PageParams};
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
@@ -119,11 +119,41 @@ pub async fn get(
 }
 
 /// A claim now, or as the ledger recorded it at `as_of`.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize)]
 #[serde(untagged)]
 enum ClaimReading {
     Now(Box<ClaimView>),
     AsOf(Box<crate::storage::claims::ClaimAsOf>),
+}
+
+// By hand, as `anyOf`: a reading at a moment has every field of the claim
+// now and more, so it is valid under both (the derive would say `oneOf`).
+impl utoipa::PartialSchema for ClaimReading {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::ToSchema;
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name(ClaimView::name()))
+            .item(utoipa::openapi::Ref::from_schema_name(
+                crate::storage::claims::ClaimAsOf::name(),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ClaimReading {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use crate::storage::claims::ClaimAsOf;
+        use utoipa::PartialSchema;
+        schemas.push((ClaimView::name().into(), ClaimView::schema()));
+        <ClaimView as utoipa::ToSchema>::schemas(schemas);
+        schemas.push((ClaimAsOf::name().into(), ClaimAsOf::schema()));
+        <ClaimAsOf as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -245,20 +275,22 @@ pub async fn list(
     get,
     path = "/v1/claims/{id}/revisions",
     tag = "claims",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), PageParams),
     responses(
-        (status = 200, description = "The claim's revisions", body = ItemsBody<crate::storage::claims::ClaimRevisionView>),
+        (status = 200, description = "A page of the claim's revisions, oldest first", body = PageBody<crate::storage::claims::ClaimRevisionView>),
     ),
 )]
 pub async fn revisions(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
-    let items = claims::revisions(&mut conn, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ItemsBody { items }))
+    let page = claims::revisions(&mut conn, id.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
 #[utoipa::path(

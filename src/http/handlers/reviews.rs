@@ -16,7 +16,7 @@ use crate::domain::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::{IfMatchHeader, JsonBody};
-use crate::http::pagination::{ItemsBody, PageBody, PageParams};
+use crate::http::pagination::{PageBody, PageParams};
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::relations;
@@ -110,21 +110,22 @@ pub async fn create_review(
     get,
     path = "/v1/claims/{id}/reviews",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), PageParams),
     responses(
-        (status = 200, description = "The claim's reviews", body = ItemsBody<crate::storage::reviews::ReviewRow>),
+        (status = 200, description = "A page of the claim's reviews, newest first", body = PageBody<crate::storage::reviews::ReviewRow>),
     ),
 )]
 pub async fn list_reviews(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let request = page.page_request_in(SortOrder::Desc)?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(ItemsBody {
-        items: reviews::list_reviews(&mut conn, id.into_inner()).await?,
-    }))
+    let page = reviews::list_reviews(&mut conn, id.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -169,21 +170,22 @@ pub async fn add_comment(
     get,
     path = "/v1/claims/{id}/comments",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), PageParams),
     responses(
-        (status = 200, description = "The claim's comments", body = ItemsBody<crate::storage::reviews::CommentRow>),
+        (status = 200, description = "A page of the claim's comments, oldest first", body = PageBody<crate::storage::reviews::CommentRow>),
     ),
 )]
 pub async fn list_comments(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(ItemsBody {
-        items: reviews::list_comments(&mut conn, id.into_inner()).await?,
-    }))
+    let page = reviews::list_comments(&mut conn, id.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -310,19 +312,20 @@ pub async fn add_relation(
     get,
     path = "/v1/claims/{id}/relations",
     tag = "reviews",
-    params(("id" = i64, Path, minimum = 1, description = "The claim's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The claim's id"), PageParams),
     responses(
-        (status = 200, description = "The claim's relations to other claims", body = ItemsBody<crate::storage::relations::Relation>),
+        (status = 200, description = "A page of the claim's relations to other claims, oldest first", body = PageBody<crate::storage::relations::Relation>),
     ),
 )]
 pub async fn list_relations(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(ItemsBody {
-        items: relations::of_claim(&mut conn, id.into_inner()).await?,
-    }))
+    let page = relations::of_claim(&mut conn, id.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }

@@ -6,8 +6,9 @@ use serde::Deserialize;
 use crate::domain::claim::{ClaimKind, ClaimStatus};
 use crate::error::AppError;
 use crate::http::auth::Caller;
-use crate::http::pagination::ItemsBody;
+use crate::http::pagination::{PageBody, decode_cursor, encode_cursor};
 use crate::http::server::AppState;
+use crate::storage::SortOrder;
 use crate::storage::search::{self, SearchFilter};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -29,6 +30,8 @@ pub struct SearchQuery {
     types: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -37,7 +40,7 @@ pub struct SearchQuery {
     tag = "search",
     params(SearchQuery),
     responses(
-        (status = 200, description = "Claims, speakers and articles matching the query, best first", body = ItemsBody<crate::storage::search::Hit>),
+        (status = 200, description = "Claims, speakers and articles matching the query, best first", body = PageBody<crate::storage::search::Hit>),
     ),
 )]
 pub async fn search(
@@ -89,7 +92,24 @@ pub async fn search(
             }
         }
     }
+    // Hits are ranked, so a search cursor is a position in the ranking.
+    let offset = match query.cursor.as_deref() {
+        None => 0,
+        Some(cursor) => match decode_cursor(cursor) {
+            Some((SortOrder::Desc, offset)) if (0..=search::MAX_OFFSET).contains(&offset) => offset,
+            _ => {
+                return Err(AppError::BadRequest(
+                    "cursor is not one this server issued; start again without it".into(),
+                ));
+            }
+        },
+    };
     let mut conn = state.pool.get().await?;
-    let items = search::search(&mut conn, q, &filter, limit).await?;
-    Ok(HttpResponse::Ok().json(ItemsBody { items }))
+    let page = search::search(&mut conn, q, &filter, limit, offset).await?;
+    Ok(HttpResponse::Ok().json(PageBody {
+        items: page.items,
+        next_cursor: page
+            .next_after
+            .map(|next| encode_cursor(SortOrder::Desc, next)),
+    }))
 }

@@ -13,7 +13,6 @@ use crate::http::extract::IfMatchHeader;
 use crate::http::extract::JsonBody;
 use crate::http::handlers::diffs::{FieldChange, RevisionMeta};
 use crate::http::normalized::WithNormalized;
-use crate::http::pagination::ItemsBody;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
@@ -131,20 +130,22 @@ pub async fn patch(
     get,
     path = "/v1/speakers/{id}/revisions",
     tag = "speakers",
-    params(("id" = i64, Path, minimum = 1, description = "The speaker's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The speaker's id"), PageParams),
     responses(
-        (status = 200, description = "The speaker's revisions, oldest first", body = ItemsBody<SpeakerRevisionRow>),
+        (status = 200, description = "A page of the speaker's revisions, oldest first", body = PageBody<SpeakerRevisionRow>),
     ),
 )]
 pub async fn revisions(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
-    let items = speakers::revisions(&mut conn, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ItemsBody { items }))
+    let page = speakers::revisions(&mut conn, id.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
 #[utoipa::path(
@@ -198,20 +199,15 @@ pub async fn diff(
     caller.allow_read()?;
     let id = id.into_inner();
     let mut conn = state.pool.get().await?;
-    let all = speakers::revisions(&mut conn, id).await?;
-    let current = all.last().map_or(1, |r| r.revision);
+    let current = speakers::get(&mut conn, id).await?.revision;
     let (from, to) = diff_range(current, query.from, query.to);
-    let pick = |n: i32| {
-        all.iter()
-            .find(|r| r.revision == n)
-            .ok_or_else(|| AppError::not_found(format!("revision {n} of speaker {id}")))
-    };
-    let (old, new) = (pick(from)?, pick(to)?);
+    let old = speakers::revision(&mut conn, id, from).await?;
+    let new = speakers::revision(&mut conn, id, to).await?;
     Ok(HttpResponse::Ok().json(SpeakerDiff {
         speaker_id: id,
-        from: RevisionMeta::of_speaker(old),
-        to: RevisionMeta::of_speaker(new),
-        changes: speaker_changes(old, new)?,
+        from: RevisionMeta::of_speaker(&old),
+        to: RevisionMeta::of_speaker(&new),
+        changes: speaker_changes(&old, &new)?,
     }))
 }
 

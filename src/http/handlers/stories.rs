@@ -11,7 +11,7 @@ use crate::http::extract::JsonBody;
 use crate::http::normalized::WithNormalized;
 use crate::http::pagination::{PageBody, PageParams};
 use crate::http::server::AppState;
-use crate::storage::stories;
+use crate::storage::{SortOrder, stories};
 
 #[utoipa::path(
     post,
@@ -142,19 +142,21 @@ pub async fn claims_as_of(
     get,
     path = "/v1/stories/{id}/contested",
     tag = "stories",
-    params(("id" = i64, Path, minimum = 1, description = "The story's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The story's id"), PageParams),
     responses(
-        (status = 200, description = "Pairs of claims that contradict each other", body = crate::http::pagination::ItemsBody<crate::storage::relations::ContestedPair>),
+        (status = 200, description = "A page of the pairs of claims that contradict each other, oldest link first", body = PageBody<crate::storage::relations::ContestedPair>),
     ),
 )]
 pub async fn contested(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
     let story = stories::get(&mut conn, id.into_inner()).await?;
-    let items = crate::storage::relations::contested(&mut conn, story.id).await?;
-    Ok(HttpResponse::Ok().json(crate::http::pagination::ItemsBody { items }))
+    let page = crate::storage::relations::contested(&mut conn, story.id, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }

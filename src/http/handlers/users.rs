@@ -10,8 +10,9 @@ use crate::domain::auth::{Action, Role};
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
-use crate::http::pagination::ItemsBody;
+use crate::http::pagination::{PageBody, PageParams};
 use crate::http::server::AppState;
+use crate::storage::SortOrder;
 use crate::storage::users;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -52,16 +53,21 @@ pub async fn create(
     get,
     path = "/v1/users",
     tag = "users",
+    params(PageParams),
     responses(
-        (status = 200, description = "Every user", body = ItemsBody<crate::storage::users::User>),
+        (status = 200, description = "A page of the users, by id", body = PageBody<crate::storage::users::User>),
     ),
 )]
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(ItemsBody {
-        items: users::list_users(&mut conn).await?,
-    }))
+    let page = users::list_users(&mut conn, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -115,22 +121,23 @@ pub async fn create_token(
     get,
     path = "/v1/users/{id}/tokens",
     tag = "users",
-    params(("id" = i64, Path, minimum = 1, description = "The user's id")),
+    params(("id" = i64, Path, minimum = 1, description = "The user's id"), PageParams),
     responses(
-        (status = 200, description = "The user's tokens, without secrets", body = ItemsBody<crate::storage::users::TokenInfo>),
+        (status = 200, description = "A page of the user's tokens, without secrets", body = PageBody<crate::storage::users::TokenInfo>),
     ),
 )]
 pub async fn list_tokens(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
+    let request = page.page_request_in(SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
     let user = users::get_user(&mut conn, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ItemsBody {
-        items: users::list_tokens(&mut conn, user.id).await?,
-    }))
+    let page = users::list_tokens(&mut conn, user.id, request).await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
 
 #[utoipa::path(

@@ -177,34 +177,38 @@ pub(in crate::storage) async fn appearances_for(
     Ok(map)
 }
 
+/// A page of the claim's revisions, keyed by revision number.
 pub async fn revisions(
     conn: &mut AsyncPgConnection,
     claim_id: i64,
-) -> AppResult<Vec<ClaimRevisionView>> {
-    let rows: Vec<ClaimRevisionRow> = claim_revisions::table
+    page: PageRequest,
+) -> AppResult<Page<ClaimRevisionView>> {
+    let query = claim_revisions::table
         .filter(claim_revisions::claim_id.eq(claim_id))
-        .order(claim_revisions::revision.asc())
         .select(ClaimRevisionRow::as_select())
+        .into_boxed();
+    let rows: Vec<ClaimRevisionRow> = keyset!(query, claim_revisions::revision, page, as i32)
         .load(conn)
         .await?;
-    if rows.is_empty() {
+    // Every claim has revision 1, so an empty page is a missing claim
+    // unless the cursor read past the end.
+    if rows.is_empty() && (page.after.is_none() || !exists(conn, claim_id).await?) {
         return Err(AppError::not_found(format!("claim {claim_id}")));
     }
-    let keys: Vec<(i64, i32)> = rows
+    let page = Page::from_rows(rows, page.limit, |r| i64::from(r.revision));
+    let keys: Vec<(i64, i32)> = page
+        .items
         .iter()
         .map(|r| (r.claim_id, r.appearances_revision))
         .collect();
     let by_revision = appearances_for(conn, &keys).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let appearances = by_revision
-                .get(&(row.claim_id, row.appearances_revision))
-                .cloned()
-                .unwrap_or_default();
-            revision_view(row, &appearances)
-        })
-        .collect())
+    Ok(page.map(|row| {
+        let appearances = by_revision
+            .get(&(row.claim_id, row.appearances_revision))
+            .cloned()
+            .unwrap_or_default();
+        revision_view(row, &appearances)
+    }))
 }
 
 /// Whether the claim exists (to tell a missing claim from a missing revision).
