@@ -291,6 +291,27 @@ async fn a_database_outage_gets_fast_503s_and_the_service_recovers_by_itself() {
         "no 500 and no refused connection"
     );
     assert!(run.service.signal(Signal::SIGTERM).success());
+    // The log tells the outage once when refusals begin and once when they
+    // end, with the count, not a line per refused request.
+    let log = std::fs::read_to_string(&run.service.log).unwrap();
+    let began = log.matches("refusing requests with 503").count();
+    let ended: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("serving again after"))
+        .collect();
+    assert!(
+        (1..=3).contains(&began) && !ended.is_empty() && ended.len() <= began,
+        "began {began}, ended {ended:?}"
+    );
+    let lines_during = log
+        .lines()
+        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+        .count();
+    assert!(
+        lines_during < 20 && lines_during * 10 < outage.len(),
+        "{lines_during} warning or error lines for {} refused requests:\n{log}",
+        outage.len()
+    );
 }
 
 #[derive(QueryableByName)]

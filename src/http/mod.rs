@@ -6,6 +6,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod normalized;
 pub mod openapi;
+pub mod outage;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;

@@ -178,7 +178,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "internal error"),
-            AppError::Unavailable(detail) => tracing::warn!(%detail, "service unavailable"),
+            AppError::Unavailable(detail) => crate::http::outage::note_refused(detail),
             _ => {}
         }
         self.problem().response()

@@ -126,6 +126,11 @@ pub fn build_server(
                 async move {
                     let (res, queries) = query_count::counting(fut).await;
                     let mut res = res?;
+                    if queries > 0
+                        && res.status() != actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+                    {
+                        http::outage::note_served();
+                    }
                     if server_timing {
                         let value = format!("db;desc=\"{queries} queries\"");
                         if let Ok(value) = HeaderValue::from_str(&value) {
