@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod outage;
 pub mod pagination;
 pub mod problem;
+pub mod protocol_errors;
 pub mod rate_limit;
 pub mod server;
 pub mod token_cache;

@@ -3,12 +3,17 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::{HttpService, KeepAlive, error::DispatchError};
+use actix_rt::net::TcpStream;
+use actix_server::ServerBuilder;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{App, HttpMessage, HttpServer, middleware, web};
+use actix_web::{App, HttpMessage, middleware, web};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::http;
+use crate::http::protocol_errors::{ProblemStream, SECURITY_HEADERS};
 use crate::http::rate_limit::WriteLimiter;
 use crate::http::token_cache::TokenCache;
 use crate::storage::pool::DbPool;
@@ -74,7 +79,7 @@ pub fn build_server(
     });
     let max_body = settings.limits.max_body_bytes;
     let server_timing = settings.server_timing;
-    let server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
@@ -92,20 +97,11 @@ pub fn build_server(
                 // Every response is data for a program, never a page: no
                 // sniffing, framing, caching, referrers or cross-origin reads
                 // (no CORS headers either: browsers on other origins are refused).
-                middleware::DefaultHeaders::new()
-                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                    .add((header::CACHE_CONTROL, "no-store"))
-                    .add((header::X_FRAME_OPTIONS, "DENY"))
-                    .add((
-                        header::CONTENT_SECURITY_POLICY,
-                        "default-src 'none'; frame-ancestors 'none'",
-                    ))
-                    .add((header::REFERRER_POLICY, "no-referrer"))
-                    .add((header::CROSS_ORIGIN_RESOURCE_POLICY, "same-origin"))
-                    .add((
-                        header::STRICT_TRANSPORT_SECURITY,
-                        "max-age=31536000; includeSubDomains",
-                    )),
+                SECURITY_HEADERS
+                    .iter()
+                    .fold(middleware::DefaultHeaders::new(), |headers, &header| {
+                        headers.add(header)
+                    }),
             )
             .wrap_fn(|req, srv| {
                 use actix_web::dev::Service;
@@ -126,10 +122,15 @@ pub fn build_server(
                 async move {
                     let (res, queries) = query_count::counting(fut).await;
                     let mut res = res?;
-                    if queries > 0
-                        && res.status() != actix_web::http::StatusCode::SERVICE_UNAVAILABLE
-                    {
+                    let status = res.status();
+                    if queries > 0 && status != actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
                         http::outage::note_served();
+                    }
+                    // A refused request is logged with its request's span
+                    // (method, route, request id), never its body; 500s are
+                    // logged where they arise, runs of 503s by `outage`.
+                    if status.is_client_error() {
+                        tracing::info!(status = status.as_u16(), "request refused");
                     }
                     if server_timing {
                         let value = format!("db;desc=\"{queries} queries\"");
@@ -144,13 +145,42 @@ pub fn build_server(
             .wrap(TracingLogger::default())
             .configure(http::configure)
             .default_service(web::to(http::not_found))
-    })
-    .listen(listener)?
-    .workers(settings.workers)
-    .shutdown_timeout(settings.shutdown_timeout.as_secs())
-    // Signals are the caller's: `serve` drains on the first SIGTERM or
-    // SIGINT (see `shutdown`), and tests must not install process handlers.
-    .disable_signals()
-    .run();
+    };
+    // actix-web's HttpServer, put together by hand so that each connection
+    // is a ProblemStream: the parser's own error answers get problem+json
+    // and the security headers too.
+    let builder = ServerBuilder::default();
+    let draining = builder.graceful_shutdown_signal();
+    let server = builder
+        .listen("claimtrail", listener, move || {
+            let draining = draining.clone();
+            let http = HttpService::build()
+                // Idle keep-alive connections close when shutdown begins.
+                .graceful_shutdown_signal(move || {
+                    let signal = draining.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .h1(map_config(
+                    app()
+                        .into_factory()
+                        .map_err(|err: actix_web::Error| err.error_response()),
+                    |_| AppConfig::default(),
+                ));
+            fn_service(|io: TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, DispatchError>((ProblemStream::new(io), peer)))
+            })
+            .and_then(http)
+        })?
+        .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // Signals are the caller's: `serve` drains on the first SIGTERM or
+        // SIGINT (see `shutdown`), and tests must not install process handlers.
+        .disable_signals()
+        .run();
     Ok(server)
 }

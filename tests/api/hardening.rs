@@ -112,6 +112,73 @@ async fn every_response_carries_the_security_headers_and_no_cors() {
 }
 
 #[tokio::test]
+async fn requests_the_parser_refuses_get_problem_json_and_the_security_headers() {
+    let app = spawn_app().await;
+    let long_url = format!(
+        "GET /v1/stories?q={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let many_headers = format!(
+        "GET /v1/stories HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("X-Filler-{i}: {}\r\n", "b".repeat(200)))
+            .collect::<String>()
+    );
+    // Each with the statuses the parser may answer it with.
+    let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
+        ("a 64 KB URL", long_url.into_bytes(), &[400, 414, 431]),
+        (
+            "200 headers of 200 bytes",
+            many_headers.into_bytes(),
+            &[431],
+        ),
+        (
+            "a control character in a header",
+            b"GET /v1/stories HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n".to_vec(),
+            &[400],
+        ),
+        (
+            "a raw 0xFF in the path",
+            b"GET /v1/stories/\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            &[400],
+        ),
+        ("not HTTP at all", b"HELLO\x00\r\n\r\n".to_vec(), &[400]),
+    ];
+    for (what, request, statuses) in cases {
+        let answer = crate::helpers::raw_bytes_request(&app.address, &request).await;
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{what}: no answer: {answer:?}"));
+        let head = head.to_lowercase();
+        let status: u16 = head
+            .strip_prefix("http/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("{what}: {head}"));
+        assert!(statuses.contains(&status), "{what}: {head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{what}: {head}"
+        );
+        for (name, value) in SECURITY_HEADERS {
+            assert!(
+                head.contains(&format!("{name}: {}", value.to_lowercase())),
+                "{what}: {name} in {head}"
+            );
+        }
+        let problem: Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: {e}: {body:?}"));
+        assert_eq!(problem["status"], status, "{what}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{what}"
+        );
+    }
+    // The service goes on serving.
+    assert_eq!(app.get("/v1/stories").await.status(), 200);
+}
+
+#[tokio::test]
 async fn writes_past_the_rate_get_429_with_retry_after_and_write_nothing() {
     let app = spawn_app_with(TestOptions {
         write_rate: 1,

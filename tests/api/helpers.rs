@@ -602,10 +602,16 @@ pub fn invalid_fields(problem: &Value) -> Vec<String> {
 /// Sends `head` on a new connection and returns what the server answers
 /// (until it closes the connection or stops sending for a second).
 pub async fn raw_request(address: &str, head: &str) -> String {
+    raw_bytes_request(address, head.as_bytes()).await
+}
+
+/// `raw_request` with bytes that need not be UTF-8; the server may close
+/// the connection before it has read them all.
+pub async fn raw_bytes_request(address: &str, head: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = address.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
+    let _ = stream.write_all(head).await;
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
