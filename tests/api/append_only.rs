@@ -58,6 +58,31 @@ async fn direct_sql_cannot_rewrite_history() {
         .await
         .expect_err("gap accepted");
     assert!(err.to_string().contains("cannot get revision 3"), "{err}");
+    // Checked per statement: one statement whose rows leave a gap among
+    // themselves is refused whole.
+    let two = format!(
+        "INSERT INTO claim_revisions (claim_id, revision, story_id, speaker_id, text, kind, status, appearances_revision, author)
+         VALUES ({id}, 2, {story}, {speaker}, 'second', 'assertion', 'unverified', 1, 'sql'),
+                ({id}, 4, {story}, {speaker}, 'fourth', 'assertion', 'unverified', 1, 'sql')"
+    );
+    let err = diesel::sql_query(&two)
+        .execute(&mut conn)
+        .await
+        .expect_err("gap within a statement accepted");
+    assert!(
+        err.to_string()
+            .contains("cannot get revision 4 (its last revision is 2)"),
+        "{err}"
+    );
+    let skip = format!(
+        "INSERT INTO article_revisions (article_id, revision, headline, body, body_sha256, body_chars, author)
+         VALUES ({article}, 3, 'h', 'b', sha256('b'::bytea), 1, 'sql')"
+    );
+    let err = diesel::sql_query(&skip)
+        .execute(&mut conn)
+        .await
+        .expect_err("article revision gap accepted");
+    assert!(err.to_string().contains("cannot get revision 3"), "{err}");
 
     // A span outside the body is refused by the database too.
     let outside = format!(
