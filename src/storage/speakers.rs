@@ -201,13 +201,10 @@ pub async fn revisions(
     let rows: Vec<SpeakerRevisionRow> = keyset!(query, speaker_revisions::revision, page, as i32)
         .load(conn)
         .await?;
-    if rows.is_empty() {
-        let exists = diesel::select(diesel::dsl::exists(speakers::table.find(id)))
-            .get_result::<bool>(conn)
-            .await?;
-        if page.after.is_none() || !exists {
-            return Err(AppError::not_found(format!("speaker {id}")));
-        }
+    // Every speaker has revision 1: an empty page is a missing speaker
+    // unless the cursor read past the end.
+    if rows.is_empty() && (page.after.is_none() || !exists(conn, id).await?) {
+        return Err(AppError::not_found(format!("speaker {id}")));
     }
     Ok(Page::from_rows(rows, page.limit, |r| i64::from(r.revision)))
 }
