@@ -157,8 +157,12 @@ pub async fn list(
 ) -> AppResult<Page<EventView>> {
     // Only the filters given become conditions, so that each combination
     // is planned for what it asks (and prepared once per connection).
+    // Each event's leaf is looked up by its id (`OFFSET 0` keeps the
+    // subquery a per-row look-up): as a plain join, a later page was merged
+    // with every leaf from the first (41 ms at a million events, not 1).
     let mut query = Dynamic::new(format!(
-        "SELECT {VIEW_COLUMNS} FROM audit_events e LEFT JOIN audit_log_leaves l ON l.event_id = e.id"
+        "SELECT {VIEW_COLUMNS} FROM audit_events e LEFT JOIN LATERAL \
+           (SELECT leaf_index, story_seq FROM audit_log_leaves WHERE event_id = e.id OFFSET 0) l ON true"
     ));
     if let Some(v) = filter.story_id {
         query = query.condition("e.story_id = ").bind::<BigInt, _>(v);

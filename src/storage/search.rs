@@ -64,16 +64,22 @@ pub async fn search(
 ) -> AppResult<Page<Hit>> {
     let claim_filtered =
         filter.speaker_id.is_some() || filter.status.is_some() || filter.kind.is_some();
+    // Only the filters given become conditions, so that each is planned
+    // with its index (an `IS NULL OR` condition can use none).
+    let mut claim_conditions = String::new();
+    for (given, condition) in [
+        (filter.story_id.is_some(), " AND c.story_id = $2"),
+        (filter.speaker_id.is_some(), " AND c.speaker_id = $3"),
+        (filter.status.is_some(), " AND c.status = $4"),
+        (filter.kind.is_some(), " AND c.kind = $5"),
+    ] {
+        if given {
+            claim_conditions.push_str(condition);
+        }
+    }
     let mut parts = Vec::new();
     if filter.claims {
-        parts.push(format!(
-            "SELECT 'claim' AS kind, c.id, c.story_id, ts_rank(c.search_vector, q)::float8 AS rank, \
-                    ts_headline('english', c.text, q, {HEADLINE}) AS snippet \
-               FROM claims c, websearch_to_tsquery('english', $1) q, p \
-              WHERE c.search_vector @@ q \
-                AND (p.story IS NULL OR c.story_id = p.story) AND (p.speaker IS NULL OR c.speaker_id = p.speaker) \
-                AND (p.status IS NULL OR c.status = p.status) AND (p.kind IS NULL OR c.kind = p.kind)"
-        ));
+        parts.push(claim_hits(&claim_conditions));
     }
     if filter.speakers && !claim_filtered && filter.story_id.is_none() {
         parts.push(format!(
@@ -84,14 +90,18 @@ pub async fn search(
         ));
     }
     if filter.articles && !claim_filtered {
+        let story = if filter.story_id.is_some() {
+            " AND a.story_id = $2"
+        } else {
+            ""
+        };
         parts.push(format!(
             "SELECT 'article' AS kind, a.id, a.story_id, ts_rank(a.search_vector, q)::float8 AS rank, \
                     ts_headline('english', r.headline, q, {HEADLINE}) AS snippet \
                FROM articles a \
                JOIN article_revisions r ON r.article_id = a.id AND r.revision = a.current_revision, \
-                    websearch_to_tsquery('english', $1) q, \
-                    p \
-              WHERE a.search_vector @@ q AND (p.story IS NULL OR a.story_id = p.story)"
+                    websearch_to_tsquery('english', $1) q \
+              WHERE a.search_vector @@ q{story}"
         ));
     }
     if parts.is_empty() {
@@ -100,10 +110,12 @@ pub async fn search(
             next_after: None,
         });
     }
-    // Every parameter is typed once here, whichever parts use it.
+    // Not prepared: each search is planned for its words (how many claims
+    // say them decides between an index walk and a bitmap), which a cached
+    // generic plan cannot know. Parameters a text does not name are typed
+    // by their binds.
     let sql = format!(
-        "WITH p AS (SELECT $2::int8 AS story, $3::int8 AS speaker, $4::text AS status, $5::text AS kind) \
-         {} ORDER BY rank DESC, kind, id LIMIT $6 OFFSET $7",
+        "{} ORDER BY rank DESC, kind, id LIMIT $6 OFFSET $7",
         parts.join(" UNION ALL ")
     );
     let mut hits: Vec<Hit> = diesel::sql_query(sql)
@@ -122,6 +134,38 @@ pub async fn search(
         items: hits,
         next_after: more.then_some(offset + limit),
     })
+}
+
+/// The claims part of a search: every match, ranked — except for a query
+/// of one lexeme, whose rank depends only on how often a claim repeats it
+/// (ts_rank's default weights and no length normalization): all claims
+/// that say it once tie and are ordered by id after those that repeat it.
+/// Its pages come from the claims that repeat the word (the
+/// `repeated_terms` index; few) and the lowest ids among the rest, read in
+/// the primary key's order until the page is full — the same hits as
+/// ranking every match, at a cost that no longer grows with the number of
+/// claims saying a common word. The query's lexeme count is a constant of
+/// the statement, so only one of the two branches runs.
+fn claim_hits(conditions: &str) -> String {
+    const QUERY: &str = "websearch_to_tsquery('english', $1)";
+    format!(
+        "SELECT 'claim' AS kind, c.id, c.story_id, ts_rank(c.search_vector, q)::float8 AS rank, \
+                ts_headline('english', c.text, q, {HEADLINE}) AS snippet \
+           FROM claims c, {QUERY} q \
+          WHERE numnode({QUERY}) <> 1 AND c.search_vector @@ q{conditions} \
+         UNION ALL \
+         SELECT 'claim' AS kind, c.id, c.story_id, ts_rank(c.search_vector, q)::float8 AS rank, \
+                ts_headline('english', c.text, q, {HEADLINE}) AS snippet \
+           FROM claims c, {QUERY} q \
+          WHERE c.id IN ( \
+                  SELECT c.id FROM claims c \
+                   WHERE numnode({QUERY}) = 1 AND c.repeated_terms @@ {QUERY}{conditions} \
+                  UNION ALL \
+                  (SELECT c.id FROM claims c \
+                    WHERE numnode({QUERY}) = 1 AND c.search_vector @@ {QUERY} \
+                      AND NOT c.repeated_terms @@ {QUERY}{conditions} \
+                    ORDER BY c.id LIMIT $6 + $7))"
+    )
 }
 
 /// How deep search pages go: ranked hits past the first thousand are

@@ -85,6 +85,109 @@ async fn search_ranks_claims_speakers_and_headlines() {
     assert_problem(app.get("/v1/speakers/9999/claims").await, 404).await;
 }
 
+/// Every claim matching `q`, ranked as PostgreSQL ranks them all
+/// (ts_rank, then id), read straight from the database.
+async fn fully_ranked(app: &crate::helpers::TestApp, q: &str, story: Option<i64>) -> Vec<i64> {
+    use diesel::QueryableByName;
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let mut conn = app.db().await;
+    let rows: Vec<Id> = diesel::sql_query(
+        "SELECT c.id FROM claims c, websearch_to_tsquery('english', $1) q \
+          WHERE c.search_vector @@ q AND ($2::int8 IS NULL OR c.story_id = $2) \
+          ORDER BY ts_rank(c.search_vector, q) DESC, c.id",
+    )
+    .bind::<Text, _>(q)
+    .bind::<Nullable<BigInt>, _>(story)
+    .load(&mut conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|r| r.id).collect()
+}
+
+/// Claim ids of every page of a search, following `next_cursor`.
+async fn searched(app: &crate::helpers::TestApp, query: &str) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut path = format!("/v1/search?{query}&types=claim&limit=3");
+    loop {
+        let page = app.get_json(&path).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["id"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/v1/search?{query}&types=claim&limit=3&cursor={cursor}")
+            }
+            None => return seen,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_one_word_search_pages_through_the_same_hits_as_ranking_every_match() {
+    let app = spawn_app().await;
+    let story = app.story("Ministry statements").await;
+    let other = app.story("Elsewhere").await;
+    let speaker = app.speaker("Spokesperson", "person").await;
+    for i in 0..7 {
+        app.claim(
+            story,
+            speaker,
+            &format!("The ministry confirmed figure {i}"),
+        )
+        .await;
+        app.claim(other, speaker, &format!("The ministry denied report {i}"))
+            .await;
+    }
+    // Later claims that say the word more than once outrank every claim
+    // that says it once, whatever their age.
+    let twice = app
+        .claim(
+            story,
+            speaker,
+            "The ministry said the ministries would cooperate",
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let thrice = app
+        .claim(
+            other,
+            speaker,
+            "Ministry, ministry, ministry: the chant went on",
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    let all = searched(&app, "q=ministry").await;
+    assert_eq!(all.len(), 16);
+    assert_eq!(all[..2], [thrice, twice]);
+    assert_eq!(all, fully_ranked(&app, "ministry", None).await);
+
+    let in_story = searched(&app, &format!("q=Ministries&story={story}")).await;
+    assert_eq!(in_story.len(), 8);
+    assert_eq!(in_story[0], twice);
+    assert_eq!(
+        in_story,
+        fully_ranked(&app, "ministries", Some(story)).await
+    );
+
+    // Two words are ranked by how close they stand, not by a tier.
+    let two = searched(&app, "q=ministry%20confirmed").await;
+    assert_eq!(two, fully_ranked(&app, "ministry confirmed", None).await);
+    assert_eq!(two.len(), 7);
+}
+
 #[tokio::test]
 async fn the_same_wire_claim_from_two_outlets_is_flagged_as_a_likely_duplicate() {
     let app = spawn_app().await;

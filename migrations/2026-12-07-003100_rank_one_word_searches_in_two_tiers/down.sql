@@ -1,0 +1,2 @@
+ALTER TABLE claims DROP COLUMN repeated_terms;
+DROP FUNCTION repeated_lexemes(tsvector);
