@@ -92,11 +92,16 @@ pub const TOKEN_PREFIX: &str = "ct_";
 
 /// A new bearer token (256 random bits) and the SHA-256 that is stored.
 pub fn generate_token() -> Result<(String, [u8; 32]), AppError> {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
-    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
+    let token = format!("{TOKEN_PREFIX}{}", random_secret()?);
     let hash = hash_token(&token);
     Ok((token, hash))
+}
+
+/// 256 random bits, URL-safe: a session id or a CSRF token.
+pub fn random_secret() -> Result<String, AppError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness available: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(secret))
 }
 
 pub fn hash_token(token: &str) -> [u8; 32] {

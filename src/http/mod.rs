@@ -13,6 +13,7 @@ pub mod protocol_errors;
 pub mod rate_limit;
 pub mod server;
 pub mod token_cache;
+pub mod ui;
 
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
@@ -112,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(extract::query_config());
     // Before the `/v1` scope, so that `/v1/openapi.json` needs no token.
     public_routes(cfg);
+    ui::configure(cfg);
     cfg.service(
         web::scope("/v1")
             .wrap(actix_web::middleware::from_fn(extract::check_query_string))

@@ -301,18 +301,18 @@ pub async fn document() -> HttpResponse {
         .body(DOCUMENT.as_str())
 }
 
-/// `/` points a person who opens the service in a browser to the API's
-/// docs page (rather than a JSON 404).
+/// `/` points a person who opens the service in a browser to the reviewer
+/// pages (rather than a JSON 404).
 #[utoipa::path(
     get,
     path = "/",
     tag = "health",
-    responses((status = 307, description = "To the docs page, `/docs/`", headers(("Location" = String, description = "`/docs/`")))),
+    responses((status = 307, description = "To the reviewer pages, `/ui/queue` (which ask a browser without a session to sign in); the API's docs page is `/docs/`", headers(("Location" = String, description = "`/ui/queue`")))),
     security(()),
 )]
 pub async fn root() -> HttpResponse {
     HttpResponse::TemporaryRedirect()
-        .insert_header((header::LOCATION, "/docs/"))
+        .insert_header((header::LOCATION, "/ui/queue"))
         .finish()
 }
 

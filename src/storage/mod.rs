@@ -5,6 +5,7 @@
 pub mod articles;
 pub mod audit_log;
 pub mod audit_verify;
+pub mod browser_sessions;
 pub mod claimreview;
 pub mod claims;
 pub mod cluster;

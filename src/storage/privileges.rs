@@ -41,6 +41,7 @@ const MUTABLE: &[&str] = &[
     "users",
     "api_tokens",
     "idempotency_keys",
+    "browser_sessions",
 ];
 
 type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;

@@ -237,6 +237,18 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::table! {
+    browser_sessions (id_sha256) {
+        id_sha256 -> Bytea,
+        token_id -> Int8,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(browser_sessions -> api_tokens (token_id));
 diesel::joinable!(articles -> stories (story_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(claims -> stories (story_id));
@@ -254,6 +266,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     users,
     api_tokens,
+    browser_sessions,
     claim_reviews,
     claim_comments,
     idempotency_keys,

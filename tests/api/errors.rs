@@ -229,13 +229,18 @@ async fn small_edges_of_the_contract() {
         problem["detail"].as_str().unwrap().contains("UTF-8"),
         "{problem}"
     );
-    // A browser opening the service is sent to the docs page.
+    // A browser opening the service is sent to the reviewer pages, which
+    // ask it to sign in.
     let res = crate::helpers::client_with(None)
         .get(app.url("/"))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.url().path(), "/docs/", "followed to the docs page");
+    assert_eq!(
+        res.url().path(),
+        "/ui/sign-in",
+        "followed to the sign-in page"
+    );
     assert_eq!(res.status(), 200);
 }
 

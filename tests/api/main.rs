@@ -4,6 +4,7 @@ mod append_only;
 mod audit_log;
 mod auth;
 mod bad_input;
+mod browser;
 mod claimreview;
 mod diffs;
 mod errors;
@@ -16,6 +17,7 @@ mod import;
 #[path = "../common/lock_wait.rs"]
 mod lock_wait;
 mod openapi;
+mod pages;
 mod pagination;
 mod pool;
 mod queries;

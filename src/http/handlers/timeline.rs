@@ -17,7 +17,7 @@ use crate::storage::events::{self, EventFilter, EventView};
 use crate::storage::{SortOrder, claims, stories};
 
 /// The kinds of timeline entries, and the audit actions behind each.
-const KINDS: &[(&str, &[AuditAction])] = &[
+pub const KINDS: &[(&str, &[AuditAction])] = &[
     ("story_created", &[AuditAction::StoryCreated]),
     ("article_published", &[AuditAction::ArticleCreated]),
     ("article_revised", &[AuditAction::ArticleRevised]),
@@ -61,16 +61,98 @@ pub struct TimelineQuery {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct Entry {
-    kind: &'static str,
+pub struct Entry {
+    pub kind: &'static str,
     #[serde(flatten)]
-    event: EventView,
+    pub event: EventView,
     /// For a claim revision: the fields it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    changes: Option<Vec<FieldChange>>,
+    pub changes: Option<Vec<FieldChange>>,
     /// For a claim revision that changed the text: the word-level diff.
     #[serde(skip_serializing_if = "Option::is_none")]
-    text_diff: Option<TextDiffBody>,
+    pub text_diff: Option<TextDiffBody>,
+    /// For a claim revision that changed the text: the two texts (for a
+    /// page to mark the diff; not in the API's answer, which has `text_diff`).
+    #[serde(skip)]
+    pub texts: Option<(String, String)>,
+}
+
+/// The audit actions of timeline kinds named in a comma-separated list.
+pub fn actions_of_kinds(list: &str) -> Result<Vec<AuditAction>, AppError> {
+    let mut actions = Vec::new();
+    for kind in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let (_, acts) = KINDS.iter().find(|(k, _)| *k == kind).ok_or_else(|| {
+            let known: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+            AppError::invalid(
+                "kind",
+                format!("unknown kind {kind:?}; known: {}", known.join(", ")),
+            )
+        })?;
+        actions.extend_from_slice(acts);
+    }
+    Ok(actions)
+}
+
+/// A page of a story's timeline: its events, each claim revision with its
+/// changed fields and text diff. The JSON, the Markdown report and the
+/// timeline page are all made from it.
+pub async fn entries(
+    conn: &mut diesel_async::AsyncPgConnection,
+    state: &AppState,
+    filter: EventFilter,
+    request: crate::storage::PageRequest,
+) -> Result<crate::storage::Page<Entry>, AppError> {
+    let page = events::list(conn, filter, request).await?;
+
+    // The revisions behind claim revisions on this page, in one query.
+    let revised = |e: &EventView| {
+        kind_of(&e.action) == "claim_revised"
+            || e.action == "claim.status_changed"
+            || e.action == "review.created"
+    };
+    let keys: Vec<(i64, i32)> = page
+        .items
+        .iter()
+        .filter(|e| revised(e))
+        .filter_map(|e| {
+            Some([
+                (e.subject_id, e.before_revision?),
+                (e.subject_id, e.after_revision?),
+            ])
+        })
+        .flatten()
+        .collect();
+    let revisions = claims::revisions_by_key(conn, &keys).await?;
+
+    let mut entries = Vec::with_capacity(page.items.len());
+    for event in page.items {
+        let (mut changes, mut text_diff, mut texts) = (None, None, None);
+        if revised(&event)
+            && let (Some(b), Some(a)) = (event.before_revision, event.after_revision)
+            && let (Some(old), Some(new)) = (
+                revisions.get(&(event.subject_id, b)),
+                revisions.get(&(event.subject_id, a)),
+            )
+        {
+            let (c, t) = claim_changes(old, new, state)?;
+            changes = Some(c);
+            if t.is_some() {
+                texts = Some((old.text.clone(), new.text.clone()));
+            }
+            text_diff = t;
+        }
+        entries.push(Entry {
+            kind: kind_of(&event.action),
+            event,
+            changes,
+            text_diff,
+            texts,
+        });
+    }
+    Ok(crate::storage::Page {
+        items: entries,
+        next_after: page.next_after,
+    })
 }
 
 #[utoipa::path(
@@ -100,23 +182,7 @@ pub async fn timeline(
             ));
         }
     };
-    let actions = match q.kind.as_deref() {
-        None => None,
-        Some(list) => {
-            let mut actions = Vec::new();
-            for kind in list.split(',').map(str::trim) {
-                let (_, acts) = KINDS.iter().find(|(k, _)| *k == kind).ok_or_else(|| {
-                    let known: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
-                    AppError::invalid(
-                        "kind",
-                        format!("unknown kind {kind:?}; known: {}", known.join(", ")),
-                    )
-                })?;
-                actions.extend_from_slice(acts);
-            }
-            Some(actions)
-        }
-    };
+    let actions = q.kind.as_deref().map(actions_of_kinds).transpose()?;
     let request = PageParams {
         limit: q.limit,
         cursor: q.cursor,
@@ -133,50 +199,9 @@ pub async fn timeline(
         until: time_param("until", q.until.as_deref())?,
         ..EventFilter::default()
     };
-    let page = events::list(&mut conn, filter, request).await?;
-
-    // The revisions behind claim revisions on this page, in one query.
-    let revised = |e: &EventView| {
-        kind_of(&e.action) == "claim_revised"
-            || e.action == "claim.status_changed"
-            || e.action == "review.created"
-    };
-    let keys: Vec<(i64, i32)> = page
-        .items
-        .iter()
-        .filter(|e| revised(e))
-        .filter_map(|e| {
-            Some([
-                (e.subject_id, e.before_revision?),
-                (e.subject_id, e.after_revision?),
-            ])
-        })
-        .flatten()
-        .collect();
-    let revisions = claims::revisions_by_key(&mut conn, &keys).await?;
+    let page = entries(&mut conn, &state, filter, request).await?;
     drop(conn);
-
-    let mut entries = Vec::with_capacity(page.items.len());
-    for event in page.items {
-        let (mut changes, mut text_diff) = (None, None);
-        if revised(&event)
-            && let (Some(b), Some(a)) = (event.before_revision, event.after_revision)
-            && let (Some(old), Some(new)) = (
-                revisions.get(&(event.subject_id, b)),
-                revisions.get(&(event.subject_id, a)),
-            )
-        {
-            let (c, t) = claim_changes(old, new, &state)?;
-            changes = Some(c);
-            text_diff = t;
-        }
-        entries.push(Entry {
-            kind: kind_of(&event.action),
-            event,
-            changes,
-            text_diff,
-        });
-    }
+    let entries = page.items;
     let next_after = page.next_after;
     if markdown {
         return Ok(HttpResponse::Ok()
@@ -197,7 +222,8 @@ pub async fn timeline(
     )))
 }
 
-fn describe(e: &Entry) -> String {
+/// One line saying what an entry's event did.
+pub fn describe(e: &Entry) -> String {
     let ev = &e.event;
     let d = &ev.details;
     match ev.action.as_str() {

@@ -345,3 +345,33 @@ pub async fn revisions_by_key(
         })
         .collect())
 }
+
+/// The spans into one article revision: for each claim that has one (in
+/// any of its revisions), its latest appearance rows there. A page marking
+/// where claims sit in that revision reads them.
+pub async fn appearances_in_article_revision(
+    conn: &mut AsyncPgConnection,
+    article_id: i64,
+    article_revision: i32,
+) -> AppResult<Vec<AppearanceRow>> {
+    let rows: Vec<AppearanceRow> = claim_appearances::table
+        .filter(claim_appearances::article_id.eq(article_id))
+        .filter(claim_appearances::article_revision.eq(article_revision))
+        .order((
+            claim_appearances::claim_id,
+            claim_appearances::claim_revision.desc(),
+            claim_appearances::span_start,
+        ))
+        .select(AppearanceRow::as_select())
+        .load(conn)
+        .await?;
+    // The rows of each claim's latest revision there.
+    let mut latest: HashMap<i64, i32> = HashMap::new();
+    for r in &rows {
+        latest.entry(r.claim_id).or_insert(r.claim_revision);
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|r| latest.get(&r.claim_id) == Some(&r.claim_revision))
+        .collect())
+}
