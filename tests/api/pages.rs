@@ -635,3 +635,39 @@ async fn the_timeline_page_groups_events_by_day_and_shows_the_story_as_of_a_mome
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unknown.text().await.unwrap().contains("unknown kind"));
 }
+
+#[tokio::test]
+async fn every_list_on_the_claim_page_pages_to_its_oldest_entries() {
+    let app = spawn_app().await;
+    let story = app.story("Long thread").await;
+    let speaker = app.speaker("Spokesperson", "person").await;
+    let id = app
+        .claim(story, speaker, "The port will reopen on Monday")
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    for i in 1..=51 {
+        let res = app
+            .post_json(
+                &format!("/v1/claims/{id}/comments"),
+                &json!({ "body": format!("note number {i:02}") }),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let (browser, _) = signed_in(&app, "ida", Role::Reviewer).await;
+    let page = browser.page(&format!("/ui/claims/{id}")).await;
+    assert!(page.contains("note number 51") && !page.contains("note number 01"));
+    let older = Regex::new(r#"<a href="([^"]+)">Older comments</a>"#)
+        .unwrap()
+        .captures(&page)
+        .expect("an older page")[1]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let rest = browser.page(&older).await;
+    assert!(
+        rest.contains("note number 01") && !rest.contains("note number 51"),
+        "{rest}"
+    );
+    assert!(!rest.contains("Older comments"));
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::diff_view::{Run, field_text, word_runs};
-use super::page::{Chrome, UiError, render, see_other};
+use super::page::{Chrome, UiError, render, see_other, url_component};
 use super::session::Reviewer;
 use crate::domain::auth::Action;
 use crate::domain::claim::{ClaimPatch, ClaimStatus};
@@ -20,7 +20,7 @@ use crate::domain::status::StatusTransition;
 use crate::domain::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppError;
 use crate::http::handlers::diffs::claim_changes;
-use crate::http::pagination::PageParams;
+use crate::http::pagination::{PageParams, encode_cursor};
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimRevisionView, ClaimView};
@@ -31,8 +31,8 @@ use crate::storage::{articles, stories};
 
 /// Characters of article text shown on each side of a span.
 const CONTEXT_CHARS: usize = 160;
-/// Revisions, reviews, comments and relations listed on the page (the
-/// newest; the API pages through the rest).
+/// Revisions, reviews, comments and relations listed per page of each list
+/// (newest first; each has its "older" link).
 const LISTED: i64 = 50;
 
 /// An appearance as the page shows it: the span inside its sentence.
@@ -145,10 +145,14 @@ struct ClaimPage {
     when: Option<String>,
     appearances: Vec<AppearanceContext>,
     revisions: Vec<ClaimRevisionView>,
+    older_revisions: Option<String>,
     diff: Option<DiffSection>,
     reviews: Vec<ReviewItem>,
+    older_reviews: Option<String>,
     comments: Vec<CommentRow>,
+    older_comments: Option<String>,
     relations: Vec<Relation>,
+    older_relations: Option<String>,
     next_statuses: Vec<&'static str>,
     verdicts: Vec<&'static str>,
     can_review: bool,
@@ -161,15 +165,30 @@ struct ClaimPage {
 pub struct ClaimQuery {
     from: Option<i32>,
     to: Option<i32>,
+    /// Where each list's page starts (its "older" link's cursor).
+    revisions: Option<String>,
+    reviews: Option<String>,
+    comments: Option<String>,
+    relations: Option<String>,
 }
 
-fn newest_first(limit: i64) -> Result<crate::storage::PageRequest, AppError> {
+fn newest_first(cursor: &Option<String>) -> Result<crate::storage::PageRequest, AppError> {
     PageParams {
-        limit: Some(limit),
-        cursor: None,
+        limit: Some(LISTED),
+        cursor: cursor.clone(),
         order: Some(SortOrder::Desc),
     }
     .page_request()
+}
+
+/// The address of a list's older page, if there is one.
+fn older(claim_id: i64, list: &str, next_after: Option<i64>) -> Option<String> {
+    next_after.map(|after| {
+        format!(
+            "/ui/claims/{claim_id}?{list}={}#{list}-heading",
+            url_component(&encode_cursor(SortOrder::Desc, after))
+        )
+    })
 }
 
 fn when_text(claim: &ClaimView) -> Option<String> {
@@ -221,9 +240,7 @@ pub async fn page(
             previous_excerpt: a.previous_excerpt.clone(),
         });
     }
-    let revisions = claims::revisions(&mut conn, id, newest_first(LISTED)?)
-        .await?
-        .items;
+    let revisions = claims::revisions(&mut conn, id, newest_first(&query.revisions)?).await?;
     let (from, to) = match (query.from, query.to) {
         (None, None) if claim.revision > 1 => (Some(claim.revision - 1), Some(claim.revision)),
         (None, None) => (None, None),
@@ -236,21 +253,9 @@ pub async fn page(
         }
         _ => None,
     };
-    let reviews = reviews::list_reviews(&mut conn, id, newest_first(LISTED)?)
-        .await?
-        .items
-        .into_iter()
-        .map(|review| ReviewItem {
-            evidence: evidence_links(&review.evidence),
-            review,
-        })
-        .collect();
-    let comments = reviews::list_comments(&mut conn, id, newest_first(LISTED)?)
-        .await?
-        .items;
-    let relations = relations::of_claim(&mut conn, id, newest_first(LISTED)?)
-        .await?
-        .items;
+    let reviews = reviews::list_reviews(&mut conn, id, newest_first(&query.reviews)?).await?;
+    let comments = reviews::list_comments(&mut conn, id, newest_first(&query.comments)?).await?;
+    let relations = relations::of_claim(&mut conn, id, newest_first(&query.relations)?).await?;
     drop(conn);
     let role = reviewer.user().role;
     let next_statuses = ClaimStatus::ALL
@@ -265,11 +270,22 @@ pub async fn page(
             when: when_text(&claim),
             story_title,
             appearances,
-            revisions,
+            older_revisions: older(id, "revisions", revisions.next_after),
+            revisions: revisions.items,
             diff,
-            reviews,
-            comments,
-            relations,
+            older_reviews: older(id, "reviews", reviews.next_after),
+            reviews: reviews
+                .items
+                .into_iter()
+                .map(|review| ReviewItem {
+                    evidence: evidence_links(&review.evidence),
+                    review,
+                })
+                .collect(),
+            older_comments: older(id, "comments", comments.next_after),
+            comments: comments.items,
+            older_relations: older(id, "relations", relations.next_after),
+            relations: relations.items,
             next_statuses,
             verdicts: Verdict::ALL.iter().map(|v| v.as_str()).collect(),
             can_review: role.may(Action::Review),
