@@ -671,3 +671,71 @@ async fn every_list_on_the_claim_page_pages_to_its_oldest_entries() {
     );
     assert!(!rest.contains("Older comments"));
 }
+
+#[tokio::test]
+async fn a_claim_is_assigned_to_a_colleague_or_to_nobody_from_its_row() {
+    let app = spawn_app().await;
+    let story = app.story("Budget").await;
+    let speaker = app.speaker("Finance ministry", "organization").await;
+    let id = app
+        .claim(story, speaker, "The deficit fell to 2.9 percent")
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.token_for("sami", Role::Reviewer).await;
+    let (browser, _) = signed_in(&app, "lena", Role::Editor).await;
+    let queue = browser.page("/ui/queue").await;
+    assert!(queue.contains(&format!(
+        r#"<label class="visually-hidden" for="assign-{id}">"#
+    )));
+    let csrf = csrf_of(&queue);
+    let res = browser
+        .post(
+            &format!("/ui/claims/{id}/assign"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("assignee", "sami"),
+                ("back", "/ui/queue"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_json(&format!("/v1/claims/{id}")).await["assignee"],
+        "sami"
+    );
+    // Someone who may not review is refused by the API's rule, and nothing changes.
+    app.token_for("rob", Role::Reporter).await;
+    let res = browser
+        .post(
+            &format!("/ui/claims/{id}/assign"),
+            &[("csrf", csrf.as_str()), ("assignee", "rob")],
+        )
+        .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(
+        app.get_json(&format!("/v1/claims/{id}")).await["assignee"],
+        "sami"
+    );
+    let res = browser
+        .post(
+            &format!("/ui/claims/{id}/assign"),
+            &[("csrf", csrf.as_str()), ("assignee", "")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(app.get_json(&format!("/v1/claims/{id}")).await["assignee"].is_null());
+    let events = app
+        .get_json(&format!(
+            "/v1/events?subject_type=claim&subject_id={id}&action=claim.assigned"
+        ))
+        .await;
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == "lena"),
+        "{events}"
+    );
+}

@@ -165,29 +165,31 @@ pub async fn queue(
 }
 
 #[derive(Deserialize)]
-pub struct TakeForm {
+pub struct AssignForm {
     csrf: String,
+    /// A user name; empty unassigns. Left out by "Take": whoever pressed it.
+    assignee: Option<String>,
     back: Option<String>,
 }
 
-/// Assigns the claim to whoever pressed "Take", then back to the queue.
-pub async fn take(
+/// Assigns the claim (to whoever pressed "Take", or to the name given, or
+/// to nobody), then back to the page the form came from.
+pub async fn assign(
     state: web::Data<AppState>,
     reviewer: Reviewer,
     id: web::Path<i64>,
-    form: web::Form<TakeForm>,
+    form: web::Form<AssignForm>,
 ) -> Result<HttpResponse, UiError> {
     reviewer.check_form(&form.csrf)?;
     reviewer.user().role.require(Action::Assign)?;
+    let assignee = match form.assignee.as_deref().map(str::trim) {
+        None => Some(reviewer.user().name.clone()),
+        Some("") => None,
+        Some(name) => Some(name.to_owned()),
+    };
     let ctx = reviewer.audit();
     let mut conn = state.pool.get().await?;
-    reviews::assign(
-        &mut conn,
-        &ctx,
-        id.into_inner(),
-        Some(&reviewer.user().name),
-    )
-    .await?;
+    reviews::assign(&mut conn, &ctx, id.into_inner(), assignee.as_deref()).await?;
     let back = form
         .back
         .as_deref()
