@@ -739,3 +739,41 @@ async fn a_claim_is_assigned_to_a_colleague_or_to_nobody_from_its_row() {
         "{events}"
     );
 }
+
+#[tokio::test]
+async fn an_articles_revisions_page_to_the_first() {
+    let app = spawn_app().await;
+    let story = app.story("Live blog").await;
+    let article = app
+        .article(story, "https://news.example/live", "Update 0.")
+        .await;
+    for i in 1..=51 {
+        let res = app
+            .post_json(
+                "/v1/articles",
+                &json!({ "url": "https://news.example/live", "outlet": "Test Wire", "headline": "A headline",
+                         "published_at": "2026-11-20T09:00:00Z", "story_id": story, "body": format!("Update {i}.") }),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let (browser, _) = signed_in(&app, "tom", Role::Reviewer).await;
+    let page = browser.page(&format!("/ui/articles/{article}")).await;
+    assert!(page.contains("Revision 51 → 52"));
+    assert!(page.contains(r#"<li value="52">"#) && !page.contains(r#"<li value="2">"#));
+    let older = Regex::new(r#"<a href="([^"]+)">Older revisions</a>"#)
+        .unwrap()
+        .captures(&page)
+        .expect("an older page")[1]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let rest = browser.page(&older).await;
+    assert!(
+        rest.contains(r#"<li value="1">"#) && !rest.contains(r#"<li value="52">"#),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("Revision 51 → 52"),
+        "the comparison shown is kept"
+    );
+}

@@ -10,11 +10,11 @@ use askama::Template;
 use serde::Deserialize;
 use similar::DiffTag;
 
-use super::page::{Chrome, UiError, render};
+use super::page::{Chrome, UiError, render, url_component};
 use super::session::Reviewer;
 use crate::domain::diff::Alignment;
 use crate::http::handlers::diffs::DiffQuery;
-use crate::http::pagination::PageParams;
+use crate::http::pagination::{PageParams, encode_cursor};
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::articles::{self, ArticleRevisionSummary, ArticleView};
@@ -93,6 +93,7 @@ struct ArticlePage {
     chrome: Chrome,
     article: ArticleView,
     revisions: Vec<ArticleRevisionSummary>,
+    older_revisions: Option<String>,
     from: i32,
     to: i32,
     old_pane: Vec<Piece>,
@@ -106,6 +107,8 @@ struct ArticlePage {
 pub struct ArticleQuery {
     from: Option<i32>,
     to: Option<i32>,
+    /// Where the list of revisions starts (its "older" link's cursor).
+    revisions: Option<String>,
 }
 
 pub async fn page(
@@ -125,14 +128,22 @@ pub async fn page(
         &mut conn,
         id,
         PageParams {
-            limit: Some(100),
-            cursor: None,
+            limit: Some(50),
+            cursor: query.revisions.clone(),
             order: Some(SortOrder::Desc),
         }
         .page_request()?,
     )
-    .await?
-    .items;
+    .await?;
+    let older_revisions = revisions.next_after.map(|after| {
+        format!(
+            "/ui/articles/{id}?from={}&to={}&revisions={}#revisions-heading",
+            from,
+            to,
+            url_component(&encode_cursor(SortOrder::Desc, after))
+        )
+    });
+    let revisions = revisions.items;
     let old_spans = claims::appearances_in_article_revision(&mut conn, id, old.revision).await?;
     let new_spans = claims::appearances_in_article_revision(&mut conn, id, new.revision).await?;
     drop(conn);
@@ -196,6 +207,7 @@ pub async fn page(
             timed_out: alignment.timed_out,
             article,
             revisions,
+            older_revisions,
             old_pane,
             new_pane,
             carried,
