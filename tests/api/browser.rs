@@ -89,6 +89,16 @@ async fn screenshot(page: &Client, name: &str) {
     }
 }
 
+/// Waits until the page a click or a form led to shows `what` (a click
+/// returns before the navigation it starts has finished).
+async fn arrive(page: &Client, what: Locator<'_>) {
+    page.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(what)
+        .await
+        .expect("the next page");
+}
+
 async fn text_of(page: &Client, css: &str) -> String {
     page.find(Locator::Css(css))
         .await
@@ -174,6 +184,7 @@ async fn journey(
         .unwrap();
     form.set_by_name("token", token).await.unwrap();
     form.submit().await.unwrap();
+    arrive(page, Locator::Css("form.who")).await;
     assert_eq!(path_of(page).await, "/ui/queue");
     let cookies = page.get_all_cookies().await.unwrap();
     let session = cookies
@@ -209,6 +220,11 @@ async fn journey(
     .await
     .unwrap();
     assert_eq!(path_of(page).await, "/ui/queue");
+    arrive(
+        page,
+        Locator::XPath("//td[@data-label='Assignee'][contains(., 'rita')]"),
+    )
+    .await;
     assert!(
         page.source()
             .await
@@ -224,6 +240,7 @@ async fn journey(
         .click()
         .await
         .unwrap();
+    arrive(page, Locator::Css("#actions-heading")).await;
     assert_eq!(path_of(page).await, format!("/ui/claims/{}", claims[1]));
     assert_eq!(
         text_of(page, "mark").await,
@@ -251,6 +268,7 @@ async fn journey(
         .await
         .unwrap();
     review.submit().await.unwrap();
+    arrive(page, Locator::Css(".verdict")).await;
     assert_eq!(text_of(page, ".verdict").await, "mostly_true");
     assert_eq!(text_of(page, ".evidence a").await, "Notice 42");
 
@@ -276,6 +294,11 @@ async fn journey(
         .await
         .unwrap();
     status.submit().await.unwrap();
+    arrive(
+        page,
+        Locator::XPath("//h1[contains(., 'changed while you were looking at it')]"),
+    )
+    .await;
     let conflict = page.source().await.unwrap();
     assert!(
         conflict.contains("changed while you were looking at it"),
@@ -290,6 +313,7 @@ async fn journey(
         .click()
         .await
         .unwrap();
+    arrive(page, Locator::Css(".status-in_review")).await;
     assert_eq!(path_of(page).await, format!("/ui/claims/{}", claims[0]));
     let claim = app.get_json(&format!("/v1/claims/{}", claims[0])).await;
     assert_eq!(claim["status"], "in_review");
@@ -383,6 +407,7 @@ async fn journey(
         .click()
         .await
         .unwrap();
+    arrive(page, Locator::Css("#token")).await;
     assert_eq!(path_of(page).await, "/ui/sign-in");
     page.goto(&app.url("/ui/queue")).await.unwrap();
     assert_eq!(path_of(page).await, "/ui/sign-in");
