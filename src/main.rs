@@ -21,7 +21,7 @@ use claimtrail::shutdown::StopSignals;
 use claimtrail::storage::audit_verify::{self, Verdict};
 use claimtrail::storage::cluster::{Cluster, ClusterOptions, NoCluster, holds_cluster};
 use claimtrail::storage::events::AuditContext;
-use claimtrail::storage::import::Importer;
+use claimtrail::storage::import::{Importer, WriterConnection};
 use claimtrail::storage::users;
 use claimtrail::storage::{audit_log, privileges, signing_key};
 use claimtrail::storage::{migrate, pool};
@@ -274,6 +274,14 @@ fn with_database<T>(
     db: &DatabaseArgs,
     task: impl for<'c> AsyncFnOnce(&'c mut AsyncPgConnection) -> AppResult<T>,
 ) -> anyhow::Result<T> {
+    with_database_at(db, async |conn, _url| task(conn).await)
+}
+
+/// [`with_database`], for a task that opens connections of its own too.
+fn with_database_at<T>(
+    db: &DatabaseArgs,
+    task: impl for<'c> AsyncFnOnce(&'c mut AsyncPgConnection, &'c str) -> AppResult<T>,
+) -> anyhow::Result<T> {
     let (url, _cluster) = open_database(db, false)?;
     apply_migrations(&url)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -281,7 +289,9 @@ fn with_database<T>(
         .build()?;
     runtime.block_on(async {
         let mut conn = AsyncPgConnection::establish(&url).await?;
-        task(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))
+        task(&mut conn, &url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
     })
 }
 
@@ -302,12 +312,22 @@ fn import_command(args: ImportArgs) -> anyhow::Result<()> {
         (Box::new(file), size)
     };
     let progress = import_progress(size);
-    let report = with_database(&args.db, async |conn| {
+    let report = with_database_at(&args.db, async |conn, url| {
         let ctx = match &args.user {
             Some(name) => AuditContext::system(&users::find_user(conn, name).await?.name),
             None => cli_actor(),
         };
-        let mut importer = Importer::new(conn, ctx, batch, args.max_line_bytes);
+        // Two more connections write batches side by side with reading the
+        // next, as the service does.
+        let mut writers: Vec<WriterConnection> = Vec::new();
+        for _ in 0..2 {
+            let writer = AsyncPgConnection::establish(url)
+                .await
+                .map_err(|e| AppError::Unavailable(format!("opening a writer connection: {e}")))?;
+            writers.push(Box::new(Box::new(writer)));
+        }
+        let mut importer =
+            Importer::new(conn, ctx, batch, args.max_line_bytes).with_writers(writers);
         let mut chunk = vec![0u8; 1 << 20];
         loop {
             let n = input

@@ -5,9 +5,23 @@
 //! names, with what earlier batches looked up kept in memory), then written
 //! by the claim writer that `POST /v1/claims` uses too
 //! ([`super::claims::write_claims`]), one statement per batch.
+//!
+//! Given writer connections ([`Importer::with_writers`]), a batch is written
+//! on one of them while the next is read and checked, and two batches are
+//! written side by side: one batch at a time left a core idle. Each batch's
+//! transaction first takes its place — its transaction id, which orders the
+//! audit log, and its claim ids — after the batch before it has taken its
+//! own, so the log and the ids still follow the file.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::DerefMut;
 use std::time::Instant;
+
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool};
+use diesel_async::AsyncConnection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -33,6 +47,18 @@ pub(super) struct ReadyClaim {
     pub origin: (&'static str, serde_json::Value),
 }
 
+/// A connection of its own for writing batches beside the importer's reads
+/// (a pooled one, or one the command line opened).
+pub type WriterConnection = Box<dyn DerefMut<Target = AsyncPgConnection> + Send>;
+
+/// A batch being written on a writer connection.
+struct InFlight {
+    first_line: u64,
+    last_line: u64,
+    claims: u64,
+    task: JoinHandle<(WriterConnection, AppResult<Vec<i64>>)>,
+}
+
 /// Reads lines, checks them batch by batch, and writes each valid batch.
 pub struct Importer<'c> {
     conn: &'c mut AsyncPgConnection,
@@ -51,6 +77,9 @@ pub struct Importer<'c> {
     speaker_names: HashMap<String, Option<i64>>,
     articles: SpanTargets,
     missing_articles: HashSet<i64>,
+    /// Idle writer connections, and the batch being written.
+    writers: Vec<WriterConnection>,
+    in_flight: Option<InFlight>,
 }
 
 impl<'c> Importer<'c> {
@@ -74,7 +103,17 @@ impl<'c> Importer<'c> {
             speaker_names: HashMap::new(),
             articles: SpanTargets::default(),
             missing_articles: HashSet::new(),
+            writers: Vec::new(),
+            in_flight: None,
         }
+    }
+
+    /// Writes batches on these connections, side by side with reading the
+    /// next ones (without any, each batch is written on the importer's own
+    /// connection before the next is read).
+    pub fn with_writers(mut self, writers: Vec<WriterConnection>) -> Self {
+        self.writers = writers;
+        self
     }
 
     /// Takes the next bytes of the input, in chunks of any size; each full
@@ -108,6 +147,9 @@ impl<'c> Importer<'c> {
         self.splitter.finish(&mut lines);
         self.take(lines).await?;
         self.flush().await?;
+        if let Some(last) = self.in_flight.take() {
+            self.settle(last).await?;
+        }
         self.report.finish(self.started.elapsed());
         Ok(self.report)
     }
@@ -146,14 +188,65 @@ impl<'c> Importer<'c> {
             self.report.rejected(batch(reason), ready.len() as u64);
             return Ok(());
         }
-        match write_batch(self.conn, &self.ctx, &ready).await {
+        let Some(writer) = self.writers.pop() else {
+            let outcome = write_batch(self.conn, &self.ctx, &ready).await;
+            return self.record(first_line, last_line, ready.len() as u64, outcome);
+        };
+        let (placed, has_place) = oneshot::channel();
+        let ctx = self.ctx.clone();
+        let claims = ready.len() as u64;
+        let task = tokio::spawn(async move {
+            let mut writer = writer;
+            let outcome = write_in_place(&mut writer, &ctx, ready, placed).await;
+            (writer, outcome)
+        });
+        // The next batch starts only once this one holds its place (a write
+        // that failed before taking it is reported when it is settled).
+        let _ = has_place.await;
+        if let Some(previous) = self.in_flight.replace(InFlight {
+            first_line,
+            last_line,
+            claims,
+            task,
+        }) {
+            self.settle(previous).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for a batch being written and reports it; its connection is
+    /// free again.
+    async fn settle(&mut self, batch: InFlight) -> AppResult<()> {
+        let (writer, outcome) = batch
+            .task
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("a batch's writer stopped: {e}")))?;
+        self.writers.push(writer);
+        self.record(batch.first_line, batch.last_line, batch.claims, outcome)
+    }
+
+    /// Reports a written batch, or one the database refused.
+    fn record(
+        &mut self,
+        first_line: u64,
+        last_line: u64,
+        claims: u64,
+        outcome: AppResult<Vec<i64>>,
+    ) -> AppResult<()> {
+        match outcome {
             Ok(ids) => self.report.committed(&ids),
             // The database refused a row the checks let through (a story or
             // article changed meanwhile): the batch is rolled back and
             // reported; the import goes on.
             Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
-                self.report
-                    .rejected(batch(e.to_string()), ready.len() as u64);
+                self.report.rejected(
+                    RejectedBatch {
+                        first_line,
+                        last_line,
+                        reason: e.to_string(),
+                    },
+                    claims,
+                );
             }
             Err(e) => return Err(e),
         }
@@ -296,12 +389,56 @@ pub(super) async fn write_batch(
     ctx: &AuditContext,
     batch: &[ReadyClaim],
 ) -> AppResult<Vec<i64>> {
+    write_batch_as(conn, ctx, batch, None).await
+}
+
+/// Writes a batch in a transaction that first takes its place — its
+/// transaction id (the audit log's order) and its claim ids — and says so
+/// on `placed`, so that the next batch takes its place after it.
+async fn write_in_place(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    batch: Vec<ReadyClaim>,
+    placed: oneshot::Sender<()>,
+) -> AppResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Place {
+        #[diesel(sql_type = Bool)]
+        #[allow(dead_code)]
+        transaction_id_taken: bool,
+        #[diesel(sql_type = Array<BigInt>)]
+        ids: Vec<i64>,
+    }
+    conn.transaction(async |conn| {
+        let place: Place = diesel::sql_query(
+            "SELECT pg_current_xact_id() IS NOT NULL AS transaction_id_taken, \
+                    ARRAY(SELECT nextval(pg_get_serial_sequence('claims', 'id')) \
+                            FROM generate_series(1, $1)) AS ids",
+        )
+        .bind::<BigInt, _>(batch.len() as i64)
+        .get_result(conn)
+        .await?;
+        let _ = placed.send(());
+        write_batch_as(conn, ctx, &batch, Some(&place.ids)).await
+    })
+    .await
+}
+
+/// [`write_batch`], with the claims' ids drawn beforehand when given.
+async fn write_batch_as(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    batch: &[ReadyClaim],
+    ids: Option<&[i64]>,
+) -> AppResult<Vec<i64>> {
     let writes: Vec<ClaimToWrite> = batch
         .iter()
-        .map(|claim| ClaimToWrite {
+        .enumerate()
+        .map(|(i, claim)| ClaimToWrite {
             fields: &claim.fields,
             spans: claim.appearances.iter().map(SpanRequest::from).collect(),
             origin: Some(claim.origin.clone()),
+            id: ids.and_then(|ids| ids.get(i).copied()),
         })
         .collect();
     Ok(write_claims(conn, ctx, &writes)

@@ -93,29 +93,73 @@ async fn an_import_writes_claims_with_revisions_appearances_and_chained_events()
     let revisions = app.get_json(&format!("/v1/claims/{last}/revisions")).await;
     assert_eq!(revisions["items"].as_array().unwrap().len(), 1);
 
-    // One claim.created event per claim, in line order.
+    // One claim.created event per claim, newer than anything before.
     let events = app
         .get_json("/v1/events?action=claim.created&order=asc&limit=100")
         .await;
     let events = events["items"].as_array().unwrap();
     assert_eq!(events.len(), 25);
-    assert_eq!(events[0]["subject_id"], first);
-    assert_eq!(events[0]["details"]["import_line"], 1);
-    assert_eq!(events[24]["details"]["import_line"], 25);
     let newest_before = before_events["items"][0]["id"].as_i64().unwrap();
-    assert!(events[0]["id"].as_i64().unwrap() > newest_before);
-    // Every event joins the log, the file's lines in order.
+    assert!(
+        events
+            .iter()
+            .all(|e| e["id"].as_i64().unwrap() > newest_before)
+    );
+    assert_log_follows_the_file(&app, first, 25).await;
+}
+
+/// The import's `claim.created` events join the log one after another in
+/// the file's order, line n naming claim `first + n - 1`. (Batches written
+/// side by side may number their events in either order; the log's order
+/// is each transaction's place, taken batch after batch.)
+async fn assert_log_follows_the_file(app: &TestApp, first: i64, lines: i64) {
     app.log_caught_up().await;
     let events = app
-        .get_json("/v1/events?action=claim.created&order=asc&limit=100")
+        .get_json("/v1/events?action=claim.created&order=asc&limit=200")
         .await;
-    let leaves: Vec<i64> = events["items"]
+    let mut logged: Vec<(i64, i64, i64)> = events["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["leaf_index"].as_i64().unwrap())
+        .map(|e| {
+            (
+                e["leaf_index"].as_i64().unwrap(),
+                e["details"]["import_line"].as_i64().unwrap(),
+                e["subject_id"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert!(leaves.windows(2).all(|w| w[1] == w[0] + 1), "{leaves:?}");
+    logged.sort();
+    assert_eq!(logged.len() as i64, lines);
+    for (n, (leaf, line, claim)) in logged.iter().enumerate() {
+        let n = n as i64;
+        assert_eq!((*line, *claim), (n + 1, first + n), "{logged:?}");
+        assert_eq!(*leaf, logged[0].0 + n, "consecutive leaves: {logged:?}");
+    }
+}
+
+#[tokio::test]
+async fn batches_written_side_by_side_keep_the_files_order_in_ids_and_in_the_log() {
+    let app = spawn_app().await;
+    let (story, speaker, _) = newsroom(&app).await;
+    let lines: Vec<Value> = (1..=60)
+        .map(|i| json!({ "story_id": story, "speaker_id": speaker, "text": format!("Line {i} of the file"), "kind": "assertion" }))
+        .collect();
+    let res = import(&app, "?batch=3", ndjson(&lines)).await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["batches_committed"], 20, "{report}");
+    let first = report["first_claim_id"].as_i64().unwrap();
+    assert_eq!(
+        report["last_claim_id"].as_i64().unwrap() - first,
+        59,
+        "{report}"
+    );
+    for n in [0, 29, 59] {
+        let claim = app.get_json(&format!("/v1/claims/{}", first + n)).await;
+        assert_eq!(claim["text"], format!("Line {} of the file", n + 1));
+    }
+    assert_log_follows_the_file(&app, first, 60).await;
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::problem::Problem;
 use crate::http::server::AppState;
-use crate::storage::import::Importer;
+use crate::storage::import::{Importer, WriterConnection};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -57,7 +57,8 @@ pub async fn claims(
     let max_line = limits.max_body_bytes;
 
     let mut conn = state.pool.get().await?;
-    let mut importer = Importer::new(&mut conn, caller.audit(), batch, max_line);
+    let mut importer = Importer::new(&mut conn, caller.audit(), batch, max_line)
+        .with_writers(spare_writers(&state.pool).await);
     let mut received: u64 = 0;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
@@ -91,4 +92,25 @@ pub async fn claims(
     );
     problem.report = Some(serde_json::to_value(&report).map_err(anyhow::Error::from)?);
     Ok(problem.response())
+}
+
+/// Two more connections, when the pool has them idle, so that batches are
+/// written side by side with reading the next; none otherwise (the import
+/// then writes on its own connection, one batch at a time).
+async fn spare_writers(pool: &crate::storage::pool::DbPool) -> Vec<WriterConnection> {
+    const WRITERS: usize = 2;
+    // Idle connections, and those the pool may still open (it opens them
+    // as they are first needed).
+    let status = pool.status();
+    if status.available + status.max_size.saturating_sub(status.size) < WRITERS {
+        return Vec::new();
+    }
+    let mut writers: Vec<WriterConnection> = Vec::with_capacity(WRITERS);
+    for _ in 0..WRITERS {
+        match pool.get().await {
+            Ok(conn) => writers.push(Box::new(conn)),
+            Err(_) => return Vec::new(),
+        }
+    }
+    writers
 }

@@ -78,6 +78,10 @@ pub struct ClaimToWrite<'a> {
     /// Added to the `claim.created` event's details: where the claim came
     /// from (`import_line`, `extracted_from`).
     pub origin: Option<(&'static str, serde_json::Value)>,
+    /// An id drawn beforehand from the claims' sequence (an import writing
+    /// two batches side by side keeps its file's order that way); `None`
+    /// draws the next one.
+    pub id: Option<i64>,
 }
 
 /// A claim as written: its head, speaker and appearance rows.
@@ -112,14 +116,14 @@ events AS (
     format!(
         "\
 , numbered AS MATERIALIZED (
-  SELECT i.*, nextval(pg_get_serial_sequence('claims', 'id')) AS id
+  SELECT i.*, coalesce(i.given_id, nextval(pg_get_serial_sequence('claims', 'id'))) AS id
     FROM p, unnest(p.story_ids, p.speaker_ids, p.texts, p.kinds, p.cues, p.said_starts,
                    p.said_ends, p.said_precisions, p.said_expressions, p.confidences, p.hedges,
                    p.statuses, p.needs_reviews, p.text_keys, p.search_terms, p.duplicate_bands,
-                   p.details) WITH ORDINALITY
+                   p.details, p.ids) WITH ORDINALITY
          AS i(story_id, speaker_id, text, kind, cue, said_start, said_end, said_precision,
               said_expression, confidence, hedges, status, needs_review, text_key,
-              search_terms, duplicate_bands, details, ord)
+              search_terms, duplicate_bands, details, given_id, ord)
    ORDER BY i.ord
 ),
 heads AS (
@@ -187,6 +191,7 @@ prepared_statement! {
         search_terms: Vec<String> as Array<Text> = "text[]",
         duplicate_bands: Vec<String> as Array<Text> = "text[]",
         details: Vec<serde_json::Value> as Array<Jsonb> = "jsonb[]",
+        ids: Vec<Option<i64>> as Array<Nullable<BigInt>> = "bigint[]",
         actor: String as Text = "text",
         request_id: Option<String> as Nullable<Text> = "text",
         span_claims: Vec<i64> as Array<BigInt> = "bigint[]",
@@ -301,6 +306,7 @@ async fn run(
                 None => json!({}),
             })
             .collect(),
+        ids: batch.iter().map(|c| c.id).collect(),
         actor: ctx.actor.clone(),
         request_id: ctx.request_id.clone(),
         span_claims: spans.iter().map(|(ord, _)| *ord).collect(),
@@ -357,6 +363,7 @@ pub async fn create(
         fields,
         spans: claim.appearances.iter().map(SpanRequest::from).collect(),
         origin: None,
+        id: None,
     };
     let refusal = match write_claims(conn, ctx, std::slice::from_ref(&first_try)).await {
         Ok(mut written) => return Ok(into_view(written.remove(0))),
@@ -382,6 +389,7 @@ pub async fn create(
         fields,
         spans: resolved.iter().map(SpanRequest::from).collect(),
         origin: None,
+        id: None,
     };
     match write_claims(conn, ctx, std::slice::from_ref(&second_try)).await {
         Ok(mut written) => Ok(into_view(written.remove(0))),
