@@ -66,8 +66,9 @@ pub async fn claims(
         })?;
         received += chunk.len() as u64;
         if received > limits.max_import_bytes {
-            // Batches already committed stay committed; the report of a
-            // stream cut short would mislead, so the answer is the error.
+            // Batches already committed stay committed (and the one being
+            // written, if any, commits); the report of a stream cut short
+            // would mislead, so the answer is the error.
             return Err(AppError::PayloadTooLarge(format!(
                 "a bulk import may send at most {} bytes; split the file (batches before the limit were committed)",
                 limits.max_import_bytes
