@@ -35,6 +35,12 @@ pub async fn open(
     let Some(user) = user_store::authenticate(conn, &hash_token(token)).await? else {
         return Ok(None);
     };
+    // Sessions a day past their end are of no use to anyone: each sign-in
+    // clears them, so the table holds about a day of sign-ins.
+    diesel::delete(browser_sessions::table)
+        .filter(browser_sessions::expires_at.lt(Utc::now() - Duration::days(1)))
+        .execute(conn)
+        .await?;
     let id = random_secret()?;
     let csrf_token = random_secret()?;
     let expires_at: DateTime<Utc> = diesel::insert_into(browser_sessions::table)

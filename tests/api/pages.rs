@@ -777,3 +777,30 @@ async fn an_articles_revisions_page_to_the_first() {
         "the comparison shown is kept"
     );
 }
+
+#[tokio::test]
+async fn signing_in_clears_sessions_a_day_past_their_end() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    signed_in(&app, "old", Role::Reviewer).await;
+    let mut conn = app.db().await;
+    // Two days old, and expired a day and a half ago; and one still live.
+    diesel::sql_query(
+        "UPDATE browser_sessions SET created_at = now() - interval '2 days', expires_at = now() - interval '36 hours'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let (browser, _) = signed_in(&app, "new", Role::Reviewer).await;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let left: Count = diesel::sql_query("SELECT count(*) AS n FROM browser_sessions")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left.n, 1, "only the new session is left");
+    assert!(browser.page("/ui/queue").await.contains("new"));
+}
