@@ -71,10 +71,6 @@ pub struct Entry {
     /// For a claim revision that changed the text: the word-level diff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_diff: Option<TextDiffBody>,
-    /// For a claim revision that changed the text: the two texts (for a
-    /// page to mark the diff; not in the API's answer, which has `text_diff`).
-    #[serde(skip)]
-    pub texts: Option<(String, String)>,
 }
 
 /// The audit actions of timeline kinds named in a comma-separated list.
@@ -126,7 +122,7 @@ pub async fn entries(
 
     let mut entries = Vec::with_capacity(page.items.len());
     for event in page.items {
-        let (mut changes, mut text_diff, mut texts) = (None, None, None);
+        let (mut changes, mut text_diff) = (None, None);
         if revised(&event)
             && let (Some(b), Some(a)) = (event.before_revision, event.after_revision)
             && let (Some(old), Some(new)) = (
@@ -136,9 +132,6 @@ pub async fn entries(
         {
             let (c, t) = claim_changes(old, new, state)?;
             changes = Some(c);
-            if t.is_some() {
-                texts = Some((old.text.clone(), new.text.clone()));
-            }
             text_diff = t;
         }
         entries.push(Entry {
@@ -146,7 +139,6 @@ pub async fn entries(
             event,
             changes,
             text_diff,
-            texts,
         });
     }
     Ok(crate::storage::Page {

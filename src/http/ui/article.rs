@@ -10,11 +10,10 @@ use askama::Template;
 use serde::Deserialize;
 use similar::DiffTag;
 
-use super::page::{Chrome, UiError, render, url_component};
+use super::page::{Chrome, UiError, list_page, next_cursor, render};
 use super::session::Reviewer;
 use crate::domain::diff::Alignment;
 use crate::http::handlers::diffs::DiffQuery;
-use crate::http::pagination::{PageParams, encode_cursor};
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::articles::{self, ArticleRevisionSummary, ArticleView};
@@ -127,21 +126,11 @@ pub async fn page(
     let revisions = articles::revisions(
         &mut conn,
         id,
-        PageParams {
-            limit: Some(50),
-            cursor: query.revisions.clone(),
-            order: Some(SortOrder::Desc),
-        }
-        .page_request()?,
+        list_page(query.revisions.clone(), SortOrder::Desc)?,
     )
     .await?;
-    let older_revisions = revisions.next_after.map(|after| {
-        format!(
-            "/ui/articles/{id}?from={}&to={}&revisions={}#revisions-heading",
-            from,
-            to,
-            url_component(&encode_cursor(SortOrder::Desc, after))
-        )
+    let older_revisions = next_cursor(SortOrder::Desc, revisions.next_after).map(|cursor| {
+        format!("/ui/articles/{id}?from={from}&to={to}&revisions={cursor}#revisions-heading")
     });
     let revisions = revisions.items;
     let old_spans = claims::appearances_in_article_revision(&mut conn, id, old.revision).await?;

@@ -9,8 +9,8 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::diff_view::{Run, field_text, word_runs};
-use super::page::{Chrome, UiError, render, see_other, url_component};
+use super::diff_view::{Run, field_text, runs};
+use super::page::{Chrome, UiError, list_page, next_cursor, render, see_other};
 use super::session::Reviewer;
 use crate::domain::auth::Action;
 use crate::domain::claim::{ClaimPatch, ClaimStatus};
@@ -20,21 +20,16 @@ use crate::domain::status::StatusTransition;
 use crate::domain::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppError;
 use crate::http::handlers::diffs::claim_changes;
-use crate::http::pagination::{PageParams, encode_cursor};
 use crate::http::server::AppState;
-use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimRevisionView, ClaimView};
 use crate::storage::models::ReviewRow;
 use crate::storage::relations::{self, Relation};
 use crate::storage::reviews::{self, CommentRow};
+use crate::storage::{PageRequest, SortOrder};
 use crate::storage::{articles, stories};
 
 /// Characters of article text shown on each side of a span.
 const CONTEXT_CHARS: usize = 160;
-/// Revisions, reviews, comments and relations listed per page of each list
-/// (newest first; each has its "older" link).
-const LISTED: i64 = 50;
-
 /// An appearance as the page shows it: the span inside its sentence.
 pub struct AppearanceContext {
     pub article_id: i64,
@@ -85,7 +80,7 @@ fn diff_section(
     from: ClaimRevisionView,
     to: ClaimRevisionView,
 ) -> Result<DiffSection, AppError> {
-    let (changes, _) = claim_changes(&from, &to, state)?;
+    let (changes, text_diff) = claim_changes(&from, &to, state)?;
     let fields = changes
         .iter()
         .filter(|c| c.field != "text")
@@ -95,7 +90,13 @@ fn diff_section(
             new: field_text(c.field, &c.new),
         })
         .collect();
-    let text = word_runs(&from.text, &to.text, state.limits.diff_timeout);
+    let text = match text_diff {
+        Some(diff) => runs(&diff.ops),
+        None => vec![Run {
+            kind: "same",
+            text: to.text.clone(),
+        }],
+    };
     Ok(DiffSection {
         from,
         to,
@@ -172,23 +173,14 @@ pub struct ClaimQuery {
     relations: Option<String>,
 }
 
-fn newest_first(cursor: &Option<String>) -> Result<crate::storage::PageRequest, AppError> {
-    PageParams {
-        limit: Some(LISTED),
-        cursor: cursor.clone(),
-        order: Some(SortOrder::Desc),
-    }
-    .page_request()
+fn newest_first(cursor: &Option<String>) -> Result<PageRequest, AppError> {
+    list_page(cursor.clone(), SortOrder::Desc)
 }
 
 /// The address of a list's older page, if there is one.
 fn older(claim_id: i64, list: &str, next_after: Option<i64>) -> Option<String> {
-    next_after.map(|after| {
-        format!(
-            "/ui/claims/{claim_id}?{list}={}#{list}-heading",
-            url_component(&encode_cursor(SortOrder::Desc, after))
-        )
-    })
+    next_cursor(SortOrder::Desc, next_after)
+        .map(|cursor| format!("/ui/claims/{claim_id}?{list}={cursor}#{list}-heading"))
 }
 
 fn when_text(claim: &ClaimView) -> Option<String> {

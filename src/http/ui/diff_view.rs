@@ -2,11 +2,9 @@
 //! text, rendered as plain text, `<del>` and `<ins>` (readable without
 //! colour: the elements are announced, and struck through or underlined).
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::domain::diff::{Alignment, OpKind};
+use crate::domain::diff::{OpKind, TextOp};
 
 /// One run of a word diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,18 +14,17 @@ pub struct Run {
     pub text: String,
 }
 
-/// The runs turning `old` into `new`, word by word.
-pub fn word_runs(old: &str, new: &str, timeout: Duration) -> Vec<Run> {
-    Alignment::words(old, new, timeout)
-        .ops(true)
-        .into_iter()
+/// A word diff's operations (with the text of equal runs, as
+/// `claim_changes` makes them for the API) as runs to mark up.
+pub fn runs(ops: &[TextOp]) -> Vec<Run> {
+    ops.iter()
         .map(|op| Run {
             kind: match op.op {
                 OpKind::Equal => "same",
                 OpKind::Delete => "del",
                 OpKind::Insert => "ins",
             },
-            text: op.text.unwrap_or_default(),
+            text: op.text.clone().unwrap_or_default(),
         })
         .collect()
 }
@@ -82,6 +79,12 @@ pub fn field_text(field: &str, value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::diff::Alignment;
+    use std::time::Duration;
+
+    fn word_runs(old: &str, new: &str, timeout: Duration) -> Vec<Run> {
+        runs(&Alignment::words(old, new, timeout).ops(true))
+    }
     use serde_json::json;
 
     #[test]

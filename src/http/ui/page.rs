@@ -5,6 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::AppError;
+use crate::http::pagination::{PageParams, encode_cursor};
+use crate::storage::{PageRequest, SortOrder};
 
 /// The pages' content security policy: their own stylesheet, no script at
 /// all, forms only to this service, never framed.
@@ -32,6 +34,33 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, 
         .render()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering a page: {e}")))?;
     Ok(html(status, body))
+}
+
+/// Entries per page of the lists the pages show.
+pub const PAGE_SIZE: i64 = 50;
+
+/// A page of one of the pages' lists, from the cursor in its address.
+pub fn list_page(cursor: Option<String>, order: SortOrder) -> Result<PageRequest, AppError> {
+    PageParams {
+        limit: Some(PAGE_SIZE),
+        cursor,
+        order: Some(order),
+    }
+    .page_request()
+}
+
+/// The cursor of the next page of a list in `order`, ready for an address.
+pub fn next_cursor(order: SortOrder, next_after: Option<i64>) -> Option<String> {
+    next_after.map(|after| url_component(&encode_cursor(order, after)))
+}
+
+/// Where a form or sign-in sends the browser back to: a page of this
+/// service (never elsewhere), or the queue.
+pub fn return_to(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with("/ui/") && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/ui/queue",
+    }
 }
 
 /// A 303 to another page (after a form, or to sign in).
@@ -131,4 +160,18 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 /// `s` as one component of a URL's query.
 pub fn url_component(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::return_to;
+
+    #[test]
+    fn only_this_services_pages_are_returned_to() {
+        assert_eq!(return_to(Some("/ui/claims/4")), "/ui/claims/4");
+        assert_eq!(return_to(Some("https://evil.example/")), "/ui/queue");
+        assert_eq!(return_to(Some("//evil.example/ui/")), "/ui/queue");
+        assert_eq!(return_to(Some("/ui/\\evil")), "/ui/queue");
+        assert_eq!(return_to(None), "/ui/queue");
+    }
 }

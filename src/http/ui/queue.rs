@@ -7,11 +7,12 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::page::{Chrome, UiError, render, see_other, url_component};
+use super::page::{
+    Chrome, UiError, list_page, next_cursor, render, return_to, see_other, url_component,
+};
 use super::session::Reviewer;
 use crate::domain::auth::Action;
 use crate::domain::claim::{AppearanceState, ClaimStatus};
-use crate::http::pagination::{PageParams, encode_cursor};
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::claims::ClaimView;
@@ -106,12 +107,7 @@ pub async fn queue(
         Some("oldest") => QueueSort::Oldest,
         _ => QueueSort::Priority,
     };
-    let request = PageParams {
-        limit: Some(50),
-        cursor: q.cursor.clone(),
-        order: Some(SortOrder::Asc),
-    }
-    .page_request()?;
+    let request = list_page(q.cursor.clone(), SortOrder::Asc)?;
     let filter = QueueFilter {
         story_id: story,
         assignee: assignee.clone(),
@@ -120,9 +116,7 @@ pub async fn queue(
     let mut conn = state.pool.get().await?;
     let page = reviews::review_queue(&mut conn, filter, sort, request).await?;
     drop(conn);
-    let next_cursor = page
-        .next_after
-        .map(|after| encode_cursor(request.order, after));
+    let next = next_cursor(request.order, page.next_after);
     let now = Utc::now();
     let sort_name = match sort {
         QueueSort::Oldest => "oldest",
@@ -158,8 +152,7 @@ pub async fn queue(
             sort: sort_name,
             statuses: &["unverified", "in_review"],
             here,
-            next_page: next_cursor
-                .map(|c| format!("/ui/queue?{filters}&cursor={}", url_component(&c))),
+            next_page: next.map(|c| format!("/ui/queue?{filters}&cursor={c}")),
         },
     )
 }
@@ -190,12 +183,7 @@ pub async fn assign(
     let ctx = reviewer.audit();
     let mut conn = state.pool.get().await?;
     reviews::assign(&mut conn, &ctx, id.into_inner(), assignee.as_deref()).await?;
-    let back = form
-        .back
-        .as_deref()
-        .filter(|b| b.starts_with("/ui/") && !b.starts_with("//"))
-        .unwrap_or("/ui/queue");
-    Ok(see_other(back))
+    Ok(see_other(return_to(form.back.as_deref())))
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@ use askama::Template;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use super::diff_view::{Run, field_text, word_runs};
-use super::page::{Chrome, UiError, render, url_component};
+use super::diff_view::{Run, field_text, runs};
+use super::page::{Chrome, UiError, list_page, next_cursor, render, url_component};
 use super::session::Reviewer;
 use crate::error::AppError;
 use crate::http::extract::time_param;
 use crate::http::handlers::timeline::{KINDS, actions_of_kinds, describe, entries};
-use crate::http::pagination::{PageParams, encode_cursor};
+use crate::http::pagination::PageParams;
 use crate::http::server::AppState;
 use crate::storage::claims::{self, ClaimAsOf};
 use crate::storage::events::EventFilter;
@@ -84,12 +84,7 @@ pub async fn page(
     let (kind, actor, as_of) = (given(&q.kind), given(&q.actor), given(&q.as_of));
     let actions = kind.as_deref().map(actions_of_kinds).transpose()?;
     let at = as_of.as_deref().map(moment).transpose()?;
-    let request = PageParams {
-        limit: Some(50),
-        cursor: q.cursor.clone(),
-        order: Some(SortOrder::Asc),
-    }
-    .page_request()?;
+    let request = list_page(q.cursor.clone(), SortOrder::Asc)?;
     let mut conn = state.pool.get().await?;
     let story = stories::get(&mut conn, id.into_inner()).await?;
     let as_of_claims = match at {
@@ -135,9 +130,9 @@ pub async fn page(
             line: describe(e),
             claim_id: (e.event.subject_type == "claim").then_some(e.event.subject_id),
             runs: e
-                .texts
+                .text_diff
                 .as_ref()
-                .map(|(old, new)| word_runs(old, new, state.limits.diff_timeout))
+                .map(|diff| runs(&diff.ops))
                 .unwrap_or_default(),
             fields: e
                 .changes
@@ -167,11 +162,10 @@ pub async fn page(
         url_component(actor.as_deref().unwrap_or("")),
         url_component(as_of.as_deref().unwrap_or("")),
     );
-    let next_page = page.next_after.map(|after| {
+    let next_page = next_cursor(request.order, page.next_after).map(|cursor| {
         format!(
-            "/ui/stories/{}/timeline?{filters}&cursor={}",
-            story.id,
-            url_component(&encode_cursor(request.order, after))
+            "/ui/stories/{}/timeline?{filters}&cursor={cursor}",
+            story.id
         )
     });
     render(
