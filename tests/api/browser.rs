@@ -121,37 +121,19 @@ async fn newsroom(app: &TestApp) -> (i64, i64, Vec<i64>) {
     let body = "The coast guard said 17 passengers were rescued overnight. \
                 Interior Minister Ana Robles told reporters that divers would resume the search at dawn. \
                 «Το πλοίο ήταν υπερφορτωμένο», είπε ένας λιμενικός. 政府は邦人の安否を確認中だ。";
-    let article = app.article(story, "https://news.example/ferry", body).await;
-    let span = |part: &str| {
-        let start = body[..body.find(part).unwrap()].chars().count();
-        (start, start + part.chars().count())
-    };
+    let url = "https://news.example/ferry";
+    let article = app.article(story, url, body).await;
     let mut claims = Vec::new();
     for (speaker, part) in [
         (coast_guard, "17 passengers were rescued overnight"),
         (minister, "divers would resume the search at dawn"),
         (coast_guard, "«Το πλοίο ήταν υπερφορτωμένο»"),
     ] {
-        let (start, end) = span(part);
-        let claim = app
-            .create(
-                "/v1/claims",
-                json!({ "story_id": story, "speaker_id": speaker, "text": part, "kind": "paraphrase",
-                        "appearances": [{ "article_id": article, "start": start, "end": end }] }),
-            )
-            .await;
-        claims.push(claim["id"].as_i64().unwrap());
+        claims.push(app.claim_quoting(story, speaker, article, body, part).await);
     }
     // The outlet corrects the count: the first claim's span is altered.
-    let res = app
-        .post_json(
-            "/v1/articles",
-            &json!({ "url": "https://news.example/ferry", "outlet": "Test Wire", "headline": "A headline",
-                     "published_at": "2026-11-20T09:00:00Z", "story_id": story,
-                     "body": body.replace("17 passengers", "19 passengers") }),
-        )
+    app.repost(story, url, &body.replace("17 passengers", "19 passengers"))
         .await;
-    assert_eq!(res.status(), 201);
     (story, article, claims)
 }
 

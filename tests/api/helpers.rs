@@ -434,12 +434,35 @@ impl TestApp {
     }
 
     pub async fn article(&self, story_id: i64, url: &str, body: &str) -> i64 {
+        self.create("/v1/articles", article_post(story_id, url, body))
+            .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Posts the article at `url` again with a new body: its next revision.
+    pub async fn repost(&self, story_id: i64, url: &str, body: &str) {
+        let res = self
+            .post_json("/v1/articles", &article_post(story_id, url, body))
+            .await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+
+    /// A paraphrase quoting `part` of the article's `body` (where it first
+    /// occurs): its id.
+    pub async fn claim_quoting(
+        &self,
+        story_id: i64,
+        speaker_id: i64,
+        article_id: i64,
+        body: &str,
+        part: &str,
+    ) -> i64 {
+        let (start, end) = crate::example_story::span(body, part);
         self.create(
-            "/v1/articles",
-            json!({
-                "url": url, "outlet": "Test Wire", "headline": "A headline",
-                "published_at": "2026-11-20T09:00:00Z", "body": body, "story_id": story_id
-            }),
+            "/v1/claims",
+            json!({ "story_id": story_id, "speaker_id": speaker_id, "text": part, "kind": "paraphrase",
+                    "appearances": [{ "article_id": article_id, "start": start, "end": end }] }),
         )
         .await["id"]
             .as_i64()
@@ -621,4 +644,12 @@ pub async fn raw_bytes_request(address: &str, head: &[u8]) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What `app.article` and `app.repost` post.
+fn article_post(story_id: i64, url: &str, body: &str) -> Value {
+    json!({
+        "url": url, "outlet": "Test Wire", "headline": "A headline",
+        "published_at": "2026-11-20T09:00:00Z", "body": body, "story_id": story_id
+    })
 }

@@ -454,16 +454,9 @@ async fn the_claim_page_shows_the_span_in_its_article_and_the_history_as_a_word_
     let speaker = app.speaker("Coast guard", "organization").await;
     let body = "Ο λιμενικός ανακοίνωσε ότι 17 επιβάτες διασώθηκαν. Οι έρευνες συνεχίζονται.";
     let article = app.article(story, "https://news.example/ferry", body).await;
-    let start = body.chars().position(|c| c == '1').unwrap();
-    let end = start + "17 επιβάτες διασώθηκαν".chars().count();
-    let claim = app
-        .create(
-            "/v1/claims",
-            json!({ "story_id": story, "speaker_id": speaker, "text": "17 επιβάτες διασώθηκαν", "kind": "paraphrase",
-                    "appearances": [{ "article_id": article, "start": start, "end": end }] }),
-        )
+    let id = app
+        .claim_quoting(story, speaker, article, body, "17 επιβάτες διασώθηκαν")
         .await;
-    let id = claim["id"].as_i64().unwrap();
     let res = app
         .patch_json(
             &format!("/v1/claims/{id}"),
@@ -502,36 +495,18 @@ async fn the_claim_page_shows_the_span_in_its_article_and_the_history_as_a_word_
 /// An article with two claims on it, then a correction that alters one
 /// span: (article id, claim on the kept sentence, claim on the edited one).
 async fn corrected_article(app: &TestApp, story: i64, speaker: i64) -> (i64, i64, i64) {
+    let url = "https://news.example/rescue";
     let body = "The coast guard said 17 passengers were rescued. Divers will resume at dawn.";
-    let article = app
-        .article(story, "https://news.example/rescue", body)
+    let article = app.article(story, url, body).await;
+    let altered = app
+        .claim_quoting(story, speaker, article, body, "17 passengers were rescued")
         .await;
-    let span = |text: &str, part: &str| {
-        let start = text[..text.find(part).unwrap()].chars().count();
-        (start, start + part.chars().count())
-    };
-    let mut ids = Vec::new();
-    for part in ["17 passengers were rescued", "Divers will resume at dawn"] {
-        let (start, end) = span(body, part);
-        let claim = app
-            .create(
-                "/v1/claims",
-                json!({ "story_id": story, "speaker_id": speaker, "text": part, "kind": "paraphrase",
-                        "appearances": [{ "article_id": article, "start": start, "end": end }] }),
-            )
-            .await;
-        ids.push(claim["id"].as_i64().unwrap());
-    }
-    let res = app
-        .post_json(
-            "/v1/articles",
-            &json!({ "url": "https://news.example/rescue", "outlet": "Test Wire", "headline": "A headline",
-                     "published_at": "2026-11-20T09:00:00Z", "story_id": story,
-                     "body": "The coast guard said 19 passengers were rescued. Divers will resume at dawn." }),
-        )
+    let kept = app
+        .claim_quoting(story, speaker, article, body, "Divers will resume at dawn")
         .await;
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    (article, ids[1], ids[0])
+    app.repost(story, url, &body.replace("17 passengers", "19 passengers"))
+        .await;
+    (article, kept, altered)
 }
 
 #[tokio::test]
@@ -748,14 +723,8 @@ async fn an_articles_revisions_page_to_the_first() {
         .article(story, "https://news.example/live", "Update 0.")
         .await;
     for i in 1..=51 {
-        let res = app
-            .post_json(
-                "/v1/articles",
-                &json!({ "url": "https://news.example/live", "outlet": "Test Wire", "headline": "A headline",
-                         "published_at": "2026-11-20T09:00:00Z", "story_id": story, "body": format!("Update {i}.") }),
-            )
+        app.repost(story, "https://news.example/live", &format!("Update {i}."))
             .await;
-        assert_eq!(res.status(), 201);
     }
     let (browser, _) = signed_in(&app, "tom", Role::Reviewer).await;
     let page = browser.page(&format!("/ui/articles/{article}")).await;
