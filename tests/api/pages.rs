@@ -773,3 +773,32 @@ async fn signing_in_clears_sessions_a_day_past_their_end() {
     assert_eq!(left.n, 1, "only the new session is left");
     assert!(browser.page("/ui/queue").await.contains("new"));
 }
+
+#[tokio::test]
+async fn spans_in_arabic_and_with_combining_marks_are_marked_where_the_article_says_them() {
+    let app = spawn_app().await;
+    let story = app.story("Arabic and combining marks").await;
+    let speaker = app.speaker("وزارة الداخلية", "organization").await;
+    // "café" written with a combining acute accent (e + U+0301): two code points.
+    let body = "قالت الوزارة إن ١٧ مواطناً تم التعرف عليهم. The cafe\u{301} reopened on Monday.";
+    let article = app.article(story, "https://news.example/ar", body).await;
+    let arabic = app
+        .claim_quoting(story, speaker, article, body, "١٧ مواطناً تم التعرف عليهم")
+        .await;
+    let cafe = app
+        .claim_quoting(story, speaker, article, body, "cafe\u{301} reopened")
+        .await;
+    let (browser, _) = signed_in(&app, "salma", Role::Reviewer).await;
+    let page = browser.page(&format!("/ui/claims/{arabic}")).await;
+    assert!(
+        page.contains("قالت الوزارة إن <mark>١٧ مواطناً تم التعرف عليهم</mark>. The cafe\u{301}"),
+        "{page}"
+    );
+    let page = browser.page(&format!("/ui/claims/{cafe}")).await;
+    assert!(
+        page.contains("The <mark>cafe\u{301} reopened</mark> on Monday."),
+        "{page}"
+    );
+    let queue = browser.page("/ui/queue").await;
+    assert!(queue.contains("وزارة الداخلية"));
+}
