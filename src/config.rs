@@ -55,6 +55,9 @@ pub enum Command {
     /// layout: text/*.txt and attributions/*.ann): precision, recall and F1
     /// for cue, source and content spans, exact and overlapping.
     EvalAttribution(EvalAttributionArgs),
+    /// Train the attribution model on a brat-standoff corpus (PolNeAR's
+    /// layout: text/ and attributions/) and write it to a file.
+    TrainAttribution(TrainAttributionArgs),
     /// Print the OpenAPI document (as served at /v1/openapi.json).
     Openapi,
 }
@@ -75,10 +78,32 @@ pub struct EvalAttributionArgs {
     /// (for error analysis).
     #[arg(long)]
     pub errors: bool,
-    /// Write every text's predicted relations to this file, one JSON object
-    /// per text (for error analysis).
+    /// Write the predicted relations to this file in the format the
+    /// field's scorer reads: {"documents": {"<text>": [{"cue": {"start",
+    /// "end"}, "sources": […], "contents": […]}, …]}} (character offsets).
     #[arg(long)]
     pub predictions: Option<std::path::PathBuf>,
+    /// Score the rule-based extractor alone instead of the model.
+    #[arg(long)]
+    pub rules: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrainAttributionArgs {
+    /// The training corpus folder, holding text/ and attributions/ (the
+    /// first annotation file of each text, in name order, is used).
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Where to write the model (the build ships models/attribution.bin).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    /// Seeds the order examples are seen in: the same corpus and seed give
+    /// the same file.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::Parser;
 
 use claimtrail::http::server::{self as app, HttpSettings, Limits};
+mod attribution_corpus;
 mod eval_attribution;
+mod train_attribution;
 
 use claimtrail::config::{
     AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, InitArgs, LogKeyArgs, MigrateArgs,
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => return audit_command(command),
         Command::Import(args) => import_command(args),
         Command::EvalAttribution(args) => eval_attribution::run(&args),
+        Command::TrainAttribution(args) => train_attribution::run(&args),
         Command::Openapi => {
             println!("{}", claimtrail::http::openapi::document_json());
             Ok(())

@@ -144,15 +144,14 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
             let content_times = times.iter().filter(|m| inside(m)).map(to_view).collect();
 
             Proposal {
-                claim_text: match f.parts {
-                    // “We will,” he said, “never agree.” → We will never agree.
-                    Some([a, b]) => format!(
-                        "{} {}",
-                        claim_text(&body[a.0..a.1]),
-                        claim_text(&body[b.0..b.1])
-                    ),
-                    None => claim_text(&body[f.content.0..f.content.1]),
-                },
+                // “We will,” he said, “never agree.” → We will never agree.
+                claim_text: f
+                    .pieces()
+                    .iter()
+                    .map(|&(s, e)| claim_text(&body[s..e]))
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 claim_kind: match attribution.kind {
                     AttributionKind::DirectQuote => ClaimKind::DirectQuote,
                     AttributionKind::Paraphrase | AttributionKind::Mixed => ClaimKind::Paraphrase,

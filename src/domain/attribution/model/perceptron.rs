@@ -1,0 +1,352 @@
+//! A first-order structured averaged perceptron (Collins 2002): label
+//! sequences decoded with Viterbi under transition constraints, weights
+//! averaged over every update so that late examples do not dominate.
+//!
+//! Features are 64-bit hashes of strings (see `features.rs`); a weight row
+//! holds one weight per label.
+
+use std::collections::HashMap as StdMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Features are hashes already: the map uses them as they are instead of
+/// hashing them a second time (a third of the decoding time otherwise).
+#[derive(Default)]
+pub struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are stored; fold anything else in, for completeness.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub type FeatureMap<V> = StdMap<u64, V, BuildHasherDefault<Identity>>;
+
+/// Which label may follow which (`prev == None` at the first token).
+pub type Allowed = fn(Option<usize>, usize) -> bool;
+
+/// Frozen weights: one row per feature, and the transition scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    pub labels: usize,
+    pub rows: FeatureMap<Box<[f32]>>,
+    /// `(labels + 1) × labels`: row `labels` scores the first label.
+    pub transitions: Vec<f32>,
+}
+
+impl Weights {
+    /// Scores of every label at every token (`tokens × labels`, row-major).
+    pub fn emissions(&self, features: &[Vec<u64>]) -> Vec<f32> {
+        let l = self.labels;
+        let mut out = vec![0f32; features.len() * l];
+        for (i, fs) in features.iter().enumerate() {
+            let row = &mut out[i * l..(i + 1) * l];
+            for f in fs {
+                if let Some(w) = self.rows.get(f) {
+                    for (r, w) in row.iter_mut().zip(w.iter()) {
+                        *r += *w;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The best label sequence under `emissions` (tokens × labels), the
+/// transition scores and the constraints; `fixed(i)` forces token i's
+/// label. Returns the labels and the sequence's score (`None` when no
+/// sequence satisfies the constraints).
+pub fn viterbi(
+    labels: usize,
+    emissions: &[f32],
+    transitions: &[f32],
+    allowed: Allowed,
+    fixed: &dyn Fn(usize) -> Option<usize>,
+) -> Option<(Vec<usize>, f32)> {
+    let n = emissions.len() / labels;
+    if n == 0 {
+        return Some((Vec::new(), 0.0));
+    }
+    let none = f32::NEG_INFINITY;
+    let mut score = vec![none; n * labels];
+    let mut back = vec![0u8; n * labels];
+    for y in 0..labels {
+        if allowed(None, y) && fixed(0).is_none_or(|f| f == y) {
+            score[y] = transitions[labels * labels + y] + emissions[y];
+        }
+    }
+    for i in 1..n {
+        let forced = fixed(i);
+        for y in 0..labels {
+            if forced.is_some_and(|f| f != y) {
+                continue;
+            }
+            let mut best = none;
+            let mut arg = 0;
+            for p in 0..labels {
+                let s = score[(i - 1) * labels + p];
+                if s == none || !allowed(Some(p), y) {
+                    continue;
+                }
+                let s = s + transitions[p * labels + y];
+                if s > best {
+                    best = s;
+                    arg = p;
+                }
+            }
+            if best > none {
+                score[i * labels + y] = best + emissions[i * labels + y];
+                back[i * labels + y] = arg as u8;
+            }
+        }
+    }
+    let last = &score[(n - 1) * labels..];
+    let (mut y, &best) = last.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    if best == none {
+        return None;
+    }
+    let mut out = vec![0; n];
+    for i in (0..n).rev() {
+        out[i] = y;
+        if i > 0 {
+            y = back[i * labels + y] as usize;
+        }
+    }
+    Some((out, best))
+}
+
+/// Weights being learnt. Averaging uses the usual trick: alongside each
+/// weight `w`, `u` sums `c · Δw` (c counts examples), so the average is
+/// `w − u / c` without touching every weight at every step.
+pub struct Trainer {
+    labels: usize,
+    index: FeatureMap<u32>,
+    w: Vec<f32>,
+    u: Vec<f64>,
+    transitions: Vec<f32>,
+    transitions_u: Vec<f64>,
+    c: f64,
+}
+
+impl Trainer {
+    /// A trainer over the given features (the others are ignored).
+    pub fn new(labels: usize, features: impl IntoIterator<Item = u64>) -> Self {
+        let mut index = FeatureMap::default();
+        for f in features {
+            let next = index.len() as u32;
+            index.entry(f).or_insert(next);
+        }
+        let n = index.len() * labels;
+        Trainer {
+            labels,
+            index,
+            w: vec![0.0; n],
+            u: vec![0.0; n],
+            transitions: vec![0.0; (labels + 1) * labels],
+            transitions_u: vec![0.0; (labels + 1) * labels],
+            c: 1.0,
+        }
+    }
+
+    fn emissions(&self, features: &[Vec<u64>]) -> Vec<f32> {
+        let l = self.labels;
+        let mut out = vec![0f32; features.len() * l];
+        for (i, fs) in features.iter().enumerate() {
+            for f in fs {
+                if let Some(&k) = self.index.get(f) {
+                    let k = k as usize * l;
+                    for y in 0..l {
+                        out[i * l + y] += self.w[k + y];
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn bump(&mut self, k: usize, by: f32) {
+        self.w[k] += by;
+        self.u[k] += self.c * f64::from(by);
+    }
+
+    fn bump_transition(&mut self, k: usize, by: f32) {
+        self.transitions[k] += by;
+        self.transitions_u[k] += self.c * f64::from(by);
+    }
+
+    /// One example: decode it, and where the decoding differs from `gold`
+    /// move the weights towards gold. Returns whether it was wrong.
+    pub fn learn(
+        &mut self,
+        features: &[Vec<u64>],
+        gold: &[usize],
+        allowed: Allowed,
+        fixed: &dyn Fn(usize) -> Option<usize>,
+    ) -> bool {
+        let l = self.labels;
+        let em = self.emissions(features);
+        let predicted = viterbi(l, &em, &self.transitions, allowed, fixed)
+            .map(|(p, _)| p)
+            .unwrap_or_else(|| gold.to_vec());
+        let mut wrong = false;
+        for i in 0..gold.len() {
+            let (g, p) = (gold[i], predicted[i]);
+            let (gp, pp) = if i == 0 {
+                (l, l)
+            } else {
+                (gold[i - 1], predicted[i - 1])
+            };
+            if g != p || gp != pp {
+                wrong = true;
+                self.bump_transition(gp * l + g, 1.0);
+                self.bump_transition(pp * l + p, -1.0);
+            }
+            if g != p {
+                for f in &features[i] {
+                    if let Some(&k) = self.index.get(f) {
+                        let k = k as usize * l;
+                        self.bump(k + g, 1.0);
+                        self.bump(k + p, -1.0);
+                    }
+                }
+            }
+        }
+        self.c += 1.0;
+        wrong
+    }
+
+    /// The averaged weights, keeping only rows with a weight of at least
+    /// `keep_above` in absolute value, each rounded to a multiple of
+    /// `quantum` (what the model file stores).
+    pub fn average(&self, keep_above: f32, quantum: f32) -> Weights {
+        let l = self.labels;
+        let avg = |w: f32, u: f64| (f64::from(w) - u / self.c) as f32;
+        let round = |x: f32| {
+            if quantum > 0.0 {
+                (x / quantum).round() * quantum
+            } else {
+                x
+            }
+        };
+        let mut rows = FeatureMap::default();
+        for (&f, &k) in &self.index {
+            let k = k as usize * l;
+            let row: Box<[f32]> = (0..l).map(|y| avg(self.w[k + y], self.u[k + y])).collect();
+            if row.iter().any(|w| w.abs() >= keep_above) {
+                rows.insert(f, row.iter().map(|&w| round(w)).collect());
+            }
+        }
+        Weights {
+            labels: l,
+            rows,
+            transitions: self
+                .transitions
+                .iter()
+                .zip(&self.transitions_u)
+                .map(|(&w, &u)| avg(w, u))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn any(_: Option<usize>, _: usize) -> bool {
+        true
+    }
+
+    /// Label 2 only after 1 or 2 (an "inside" after a "begin").
+    fn bio(prev: Option<usize>, y: usize) -> bool {
+        y != 2 || matches!(prev, Some(1 | 2))
+    }
+
+    #[test]
+    fn viterbi_follows_the_emissions_when_transitions_are_flat() {
+        let em = [0.0, 2.0, 3.0, 0.0, 0.0, 1.0];
+        let (labels, score) = viterbi(2, &em, &[0.0; 6], any, &|_| None).unwrap();
+        assert_eq!(labels, [1, 0, 1]);
+        assert_eq!(score, 6.0);
+    }
+
+    #[test]
+    fn viterbi_keeps_to_the_constraints_and_the_fixed_labels() {
+        // Token 0 wants label 2 (inside), which may not start a sequence.
+        let em = [0.0, 1.0, 5.0, 0.0, 0.0, 5.0];
+        let (labels, _) = viterbi(3, &em, &[0.0; 12], bio, &|_| None).unwrap();
+        assert_eq!(labels, [1, 2]);
+        let (labels, _) = viterbi(3, &em, &[0.0; 12], bio, &|i| (i == 0).then_some(0)).unwrap();
+        assert_eq!(labels, [0, 1], "after a forced 0, label 2 is not allowed");
+        assert!(
+            viterbi(3, &em, &[0.0; 12], bio, &|i| Some(if i == 0 {
+                0
+            } else {
+                2
+            }))
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn the_perceptron_learns_a_pattern_it_can_only_see_in_context() {
+        // Label a token 1 when the token before it is "x": a feature of the
+        // previous word, as the taggers use.
+        let sentences = [
+            vec!["a", "x", "b", "c"],
+            vec!["x", "c", "a", "x", "a"],
+            vec!["b", "b", "x", "b"],
+        ];
+        let encode = |s: &[&str]| -> (Vec<Vec<u64>>, Vec<usize>) {
+            let feats = (0..s.len())
+                .map(|i| {
+                    let prev = if i == 0 { "<s>" } else { s[i - 1] };
+                    vec![
+                        prev.len() as u64 * 1000 + u64::from(prev.as_bytes()[0]),
+                        7 + u64::from(s[i].as_bytes()[0]),
+                    ]
+                })
+                .collect();
+            let gold = (0..s.len())
+                .map(|i| usize::from(i > 0 && s[i - 1] == "x"))
+                .collect();
+            (feats, gold)
+        };
+        let data: Vec<_> = sentences.iter().map(|s| encode(s)).collect();
+        let all: Vec<u64> = data
+            .iter()
+            .flat_map(|(f, _)| f.iter().flatten().copied())
+            .collect();
+        let mut t = Trainer::new(2, all);
+        for _ in 0..10 {
+            for (f, g) in &data {
+                t.learn(f, g, any, &|_| None);
+            }
+        }
+        let w = t.average(0.0, 0.0);
+        let (f, g) = encode(&["c", "x", "a", "b", "x", "x"]);
+        let (got, _) = viterbi(2, &w.emissions(&f), &w.transitions, any, &|_| None).unwrap();
+        assert_eq!(got, g);
+    }
+
+    #[test]
+    fn averaging_prunes_small_rows_and_rounds_to_the_quantum() {
+        let mut t = Trainer::new(2, [1u64, 2]);
+        t.learn(&[vec![1]], &[1], any, &|_| None);
+        let w = t.average(0.0, 0.25);
+        assert!(w.rows.contains_key(&1));
+        assert!(!w.rows.contains_key(&2) || w.rows[&2].iter().all(|&x| x == 0.0));
+        assert!(w.rows[&1].iter().all(|x| (x / 0.25).fract() == 0.0));
+        let pruned = t.average(100.0, 0.25);
+        assert!(pruned.rows.is_empty());
+    }
+}
