@@ -277,6 +277,9 @@ mod tests {
             cue: Span { start: 8, end: 12 },
             content: Span { start: 14, end: 25 },
             kind: AttributionKind::DirectQuote,
+            sources: vec![Span { start: 0, end: 4 }],
+            contents: vec![Span { start: 14, end: 25 }],
+            confidence: None,
         }];
         let s = score_document(text, &gold, &predicted);
         assert_eq!(s.cue.exact.matched_gold, 1);

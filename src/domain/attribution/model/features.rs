@@ -430,6 +430,42 @@ pub fn role_features(
                 Feature::new(120).n(side).n(role).s(sh).get(),
                 Feature::new(121).n(side).n(paragraph_ends).s(sh).get(),
             ];
+            // Commas between the token and the cue: "X, a spokesman, said".
+            let commas = {
+                let (x, y) = if i < a { (i + 1, a) } else { (b, i) };
+                (x..y).filter(|&k| d.shape[k] == ",").count().min(3) as u64
+            };
+            let before_cue = d.word(a as isize - 1, lo, hi);
+            let after_cue = d.word(b as isize, lo, hi);
+            // Where the rules' spans for this cue start and end.
+            let edge: u64 = match hint {
+                None => 16,
+                Some((source, _, content)) => {
+                    u64::from(source.is_some_and(|s| s.0 == i))
+                        | u64::from(source.is_some_and(|s| s.1 == i + 1)) << 1
+                        | u64::from(content.is_some_and(|c| c.0 == i)) << 2
+                        | u64::from(content.is_some_and(|c| c.1 == i + 1)) << 3
+                }
+            };
+            f.extend([
+                Feature::new(130).n(side).n(commas).n(ends).get(),
+                Feature::new(131).n(side).s(w).n(ends).get(),
+                Feature::new(132).n(side).s(before_cue).n(near).get(),
+                Feature::new(133).n(side).s(after_cue).n(near).get(),
+                Feature::new(134)
+                    .n(side)
+                    .s(d.shape_at(at - 1, lo, hi))
+                    .s(sh)
+                    .s(d.shape_at(at + 1, lo, hi))
+                    .get(),
+                Feature::new(135).n(side).n(commas).s(sh).get(),
+                Feature::new(136).n(side).s(d.word(at - 2, lo, hi)).get(),
+                Feature::new(137).n(side).s(d.word(at + 2, lo, hi)).get(),
+                Feature::new(138).n(side).n(commas).s(w).get(),
+                Feature::new(139).n(side).n(edge).get(),
+                Feature::new(140).n(side).n(edge).s(sh).get(),
+                Feature::new(141).n(side).n(q).n(ends).n(near).get(),
+            ]);
             if distance <= 3 {
                 f.push(
                     Feature::new(122)
