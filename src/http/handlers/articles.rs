@@ -107,6 +107,17 @@ pub async fn create(
 pub struct ExtractQuery {
     /// Store the proposals as `proposed` claims instead of only showing them.
     apply: Option<bool>,
+    /// The order of the proposals: where they are in the text (the default)
+    /// or `extraction_confidence`, the surest first.
+    #[param(inline)]
+    order: Option<ProposalOrder>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalOrder {
+    Text,
+    ExtractionConfidence,
 }
 
 /// With `apply=true`: which proposals to store.
@@ -144,6 +155,7 @@ pub async fn extract(
     OptionalJsonBody(body): OptionalJsonBody<ExtractBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    let surest_first = query.order == Some(ProposalOrder::ExtractionConfidence);
     if !query.apply.unwrap_or(false) {
         caller.allow_read()?;
         if body.is_some() {
@@ -152,7 +164,11 @@ pub async fn extract(
             ));
         }
         let mut conn = state.pool.get().await?;
-        return Ok(HttpResponse::Ok().json(extraction::preview(&mut conn, id).await?));
+        let mut preview = extraction::preview(&mut conn, id).await?;
+        if surest_first {
+            preview.surest_first();
+        }
+        return Ok(HttpResponse::Ok().json(preview));
     }
     caller.require(Action::LogContent)?;
     let request = body.map_or_else(ApplyRequest::default, |b| ApplyRequest {
@@ -162,7 +178,10 @@ pub async fn extract(
     let ctx = caller.audit();
     let threshold = state.limits.duplicate_threshold;
     once(&state, &req, &ctx.actor, key, async |conn| {
-        let done = extraction::apply(conn, &ctx, id, request, threshold).await?;
+        let mut done = extraction::apply(conn, &ctx, id, request, threshold).await?;
+        if surest_first {
+            done.surest_first();
+        }
         let stored = done.applied.as_ref().is_some_and(|a| !a.claims.is_empty());
         let status = if stored {
             StatusCode::CREATED

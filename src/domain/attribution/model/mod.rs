@@ -224,7 +224,7 @@ mod tests {
     fn the_shipped_model_finds_a_plain_attribution() {
         let model = Model::shipped().unwrap();
         let body = "The ferry was overloaded, the coast guard said on Friday.";
-        let found = model.relations(body, &[]);
+        let found = model.relations(body, &crate::domain::attribution::rule_hints(body));
         assert_eq!(found.len(), 1, "{found:?}");
         let r = &found[0];
         assert_eq!(&body[r.cue.0..r.cue.1], "said");

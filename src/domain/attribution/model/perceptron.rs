@@ -310,10 +310,8 @@ mod tests {
             let feats = (0..s.len())
                 .map(|i| {
                     let prev = if i == 0 { "<s>" } else { s[i - 1] };
-                    vec![
-                        prev.len() as u64 * 1000 + u64::from(prev.as_bytes()[0]),
-                        7 + u64::from(s[i].as_bytes()[0]),
-                    ]
+                    // One feature: which word came before.
+                    vec![prev.bytes().fold(17u64, |h, b| h * 31 + u64::from(b))]
                 })
                 .collect();
             let gold = (0..s.len())
