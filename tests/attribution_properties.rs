@@ -49,9 +49,27 @@ proptest! {
         let chars = body.chars().count();
         for a in extract(&body) {
             prop_assert!(a.cue.start < a.cue.end && a.cue.end <= chars);
-            prop_assert!(a.content.start < a.content.end && a.content.end <= chars);
+            // A cue whose content the model did not find has an empty one.
+            if a.contents.is_empty() {
+                prop_assert!(a.content.start == a.content.end && a.content.end <= chars);
+            } else {
+                prop_assert!(a.content.start < a.content.end && a.content.end <= chars);
+            }
             if let Some(s) = a.source {
                 prop_assert!(s.start < s.end && s.end <= chars);
+            }
+            for piece in a.sources.iter().chain(&a.contents) {
+                prop_assert!(piece.start < piece.end && piece.end <= chars);
+            }
+            // Pieces lie in text order, within the extent they make up.
+            for (pieces, extent) in [(&a.contents, Some(a.content)), (&a.sources, a.source)] {
+                if let (Some(first), Some(last), Some(extent)) = (pieces.first(), pieces.last(), extent) {
+                    prop_assert_eq!((first.start, last.end), (extent.start, extent.end));
+                }
+                prop_assert!(pieces.windows(2).all(|w| w[0].end <= w[1].start));
+            }
+            if let Some(p) = a.confidence {
+                prop_assert!(p > 0.0 && p < 1.0, "{}", p);
             }
         }
         let published: DateTime<Utc> = "2026-11-27T15:00:00Z".parse().unwrap();

@@ -232,7 +232,9 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
     let claim = app
         .get_json(&format!("/v1/claims/{}", claims[0]["claim_id"]))
         .await;
-    assert_eq!(claim["text"], "it followed every rule.");
+    // The content ends where PolNeAR's annotators end it, before the
+    // sentence's final period.
+    assert_eq!(claim["text"], "it followed every rule");
     assert_eq!(claim["status"], "proposed");
     assert_eq!(claim["cue"], "said");
     assert_eq!(done["proposals"][0]["logged_as"], Value::Null);
@@ -270,4 +272,119 @@ async fn extract_previews_without_writing_then_applies_a_chosen_subset_of_the_re
         preview["proposals"][1]["logged_as"], claims[0]["claim_id"],
         "{preview:#}"
     );
+}
+
+#[tokio::test]
+async fn proposals_carry_the_extractors_probability_and_list_the_surest_first_on_request() {
+    let app = spawn_app().await;
+    let story = app.story("Japan–North Korea abduction talks").await;
+    let res = app
+        .post_json(
+            "/v1/articles",
+            &article_json(story, "https://wire.example/jp-nk-2", BODY),
+        )
+        .await;
+    let article = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let path = format!("/v1/articles/{article}/extract");
+
+    let in_text_order = app.post_json(&path, &json!(null)).await;
+    assert_eq!(in_text_order.status(), 200);
+    let in_text_order: Value = in_text_order.json().await.unwrap();
+    let proposals = in_text_order["proposals"].as_array().unwrap().clone();
+    assert_eq!(proposals.len(), 3, "{in_text_order:#}");
+    let probability = |p: &Value| p["extraction_confidence"].as_f64().unwrap();
+    for p in &proposals {
+        assert!(
+            (0.0..1.0).contains(&probability(p)) && probability(p) > 0.0,
+            "{p:#}"
+        );
+    }
+    let indices: Vec<u64> = proposals
+        .iter()
+        .map(|p| p["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, [0, 1, 2]);
+
+    let res = app
+        .post_json(&format!("{path}?order=extraction_confidence"), &json!(null))
+        .await;
+    assert_eq!(res.status(), 200);
+    let surest: Value = res.json().await.unwrap();
+    let sorted = surest["proposals"].as_array().unwrap();
+    let probabilities: Vec<f64> = sorted.iter().map(probability).collect();
+    assert!(
+        probabilities.windows(2).all(|w| w[0] >= w[1]),
+        "{probabilities:?}"
+    );
+    // Each proposal is the same one under the same index, only moved.
+    for p in sorted {
+        let i = p["index"].as_u64().unwrap() as usize;
+        assert_eq!(p, &proposals[i]);
+    }
+
+    // Accepting by index after sorting stores the proposal of that index.
+    let surest_index = sorted[0]["index"].as_u64().unwrap();
+    let res = app
+        .post_json(
+            &format!("{path}?apply=true&order=extraction_confidence"),
+            &json!({ "revision": 1, "accept": [surest_index] }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let done: Value = res.json().await.unwrap();
+    let claim = done["applied"]["claims"][0].clone();
+    assert_eq!(claim["proposal"], surest_index);
+    assert_eq!(claim["text"], proposals[surest_index as usize]["text"]);
+
+    let before = app.row_counts().await;
+    assert_problem(
+        app.post_json(&format!("{path}?order=probability"), &json!(null))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(app.row_counts().await, before);
+}
+
+#[tokio::test]
+async fn extraction_reads_articles_in_any_script_without_misplacing_a_span() {
+    let app = spawn_app().await;
+    let story = app.story("Ferry").await;
+    // English attributions between Japanese, Arabic and Greek text, with a
+    // combining accent: every span must land on the characters it names.
+    let body = "岸田首相は「合意しない」と述べた。\n\n\
+                قال الوزير: «لن نوافق».\n\n\
+                Ο υπουργός είπε ότι οι συνομιλίες συνεχίζονται.\n\n\
+                The ferry was overloaded, José\u{301} Robles said on Friday. \
+                “We will never give up,” the minister told reporters in 東京.";
+    let res = app
+        .post_json(
+            "/v1/articles?extract=true",
+            &article_json(story, "https://wire.example/scripts", body),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let posted: Value = res.json().await.unwrap();
+    let proposals = posted["extraction"]["proposals"].as_array().unwrap();
+    let by_cue = |cue: &str| {
+        proposals
+            .iter()
+            .find(|p| p["cue"]["text"] == cue)
+            .unwrap_or_else(|| panic!("no proposal with cue {cue:?}: {proposals:#?}"))
+    };
+    let said = by_cue("said");
+    assert_eq!(said["text"], "The ferry was overloaded");
+    assert_eq!(said["source"]["text"], "José\u{301} Robles");
+    let told = by_cue("told");
+    assert_eq!(told["text"], "We will never give up");
+    for p in proposals {
+        for part in ["cue", "content"] {
+            let span = &p[part];
+            assert_eq!(
+                chars(body, &span["start"], &span["end"]),
+                span["text"].as_str().unwrap(),
+                "{part} of {p:#}"
+            );
+        }
+    }
 }

@@ -66,11 +66,7 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
     let (sentences, mut found) = relations(body);
     // A content of punctuation alone ("that “") is nothing to log; dropped
     // before sources are linked, so that links index the proposals.
-    found.retain(|(_, f)| {
-        claim_text(&body[f.content.0..f.content.1])
-            .chars()
-            .any(char::is_alphanumeric)
-    });
+    found.retain(|(_, f)| claim_text_of(body, f).chars().any(char::is_alphanumeric));
     let readings: Vec<Option<SourceReading>> = found
         .iter()
         .map(|(_, f)| f.source.map(|(s, e)| source::read(&body[s..e])))
@@ -144,14 +140,7 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
             let content_times = times.iter().filter(|m| inside(m)).map(to_view).collect();
 
             Proposal {
-                // “We will,” he said, “never agree.” → We will never agree.
-                claim_text: f
-                    .pieces()
-                    .iter()
-                    .map(|&(s, e)| claim_text(&body[s..e]))
-                    .filter(|t| !t.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                claim_text: claim_text_of(body, f),
                 claim_kind: match attribution.kind {
                     AttributionKind::DirectQuote => ClaimKind::DirectQuote,
                     AttributionKind::Paraphrase | AttributionKind::Mixed => ClaimKind::Paraphrase,
@@ -169,6 +158,18 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
             }
         })
         .collect()
+}
+
+/// The claim text of a relation: its content's pieces as claim texts, one
+/// after the other (“We will,” he said, “never agree.” → We will never
+/// agree.).
+fn claim_text_of(body: &str, f: &super::Found) -> String {
+    f.pieces()
+        .iter()
+        .map(|&(s, e)| claim_text(&body[s..e]))
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The content as a claim's text.

@@ -191,8 +191,10 @@ fn push_sentence(body: &str, start: usize, end: usize, out: &mut Vec<Sentence>) 
     });
 }
 
+/// A letter or digit, or a combining mark that belongs to the one before
+/// ("José" written as e + U+0301 is one word).
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric()
+    c.is_alphanumeric() || super::tokens::is_combining_mark(c)
 }
 
 fn tokenize(body: &str, start: usize, end: usize) -> (Vec<Token>, Vec<(usize, usize)>) {

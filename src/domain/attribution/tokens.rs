@@ -34,6 +34,32 @@ pub fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// Combining marks of the scripts news is written in (Latin, Greek and
+/// Cyrillic accents, Hebrew and Arabic vowel marks, Devanagari signs, kana
+/// voicing marks): the standard library cannot tell a character's general
+/// category, and a mark must stay with the letter it marks.
+pub fn is_combining_mark(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{0483}'..='\u{0489}'
+        | '\u{0591}'..='\u{05BD}'
+        | '\u{05BF}' | '\u{05C1}' | '\u{05C2}' | '\u{05C4}' | '\u{05C5}' | '\u{05C7}'
+        | '\u{0610}'..='\u{061A}'
+        | '\u{064B}'..='\u{065F}'
+        | '\u{0670}'
+        | '\u{06D6}'..='\u{06DC}'
+        | '\u{06DF}'..='\u{06E4}'
+        | '\u{06E7}' | '\u{06E8}'
+        | '\u{06EA}'..='\u{06ED}'
+        | '\u{0900}'..='\u{0903}'
+        | '\u{093A}'..='\u{094F}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{3099}' | '\u{309A}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
 /// The tokens a byte span covers, as `[first, end)` token indices: white
 /// space trimmed, then widened to whole tokens (`None` if it covers none).
 pub fn token_span(

@@ -15,6 +15,13 @@ pub struct RuleHint {
     pub content: (usize, usize),
 }
 
+/// A rule relation in tokens: source, cue, content.
+type HintTokens = (
+    Option<(usize, usize)>,
+    (usize, usize),
+    Option<(usize, usize)>,
+);
+
 /// Quotation state of a token.
 const OUTSIDE: u8 = 0;
 const INSIDE: u8 = 1;
@@ -127,6 +134,7 @@ impl Doc {
             }
             in_tokens.push((h.source.and_then(span), cue, span(h.content)));
         }
+        in_tokens.sort_by_key(|h| h.1);
         Doc {
             tokens,
             lower,
@@ -138,6 +146,27 @@ impl Doc {
             hints: in_tokens,
             hint_cue,
         }
+    }
+
+    /// The rules' relation whose cue overlaps the tokens `a..b` (hints are
+    /// sorted by cue and their cues do not overlap, so a binary search
+    /// finds it: a body with a cue every few words stays linear).
+    fn hint_at(&self, a: usize, b: usize) -> Option<HintTokens> {
+        let k = self.hints.partition_point(|(_, c, _)| c.1 <= a);
+        self.hints.get(k).filter(|(_, c, _)| c.0 < b).copied()
+    }
+
+    /// For each token, how many sentence ends come before it (and the total
+    /// at the end).
+    pub fn sentence_ends_before(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.tokens.len() + 1);
+        let mut n = 0;
+        out.push(0);
+        for &end in &self.sentence_end {
+            n += usize::from(end);
+            out.push(n);
+        }
+        out
     }
 
     /// The paragraph holding token `i`.
@@ -358,7 +387,7 @@ pub fn role_features(
 ) -> Vec<Vec<u64>> {
     let first = d.lower[a].as_str();
     let last = d.lower[b - 1].as_str();
-    let hint = d.hints.iter().find(|(_, c, _)| c.0 < b && a < c.1).copied();
+    let hint = d.hint_at(a, b);
     let cue_quote = u64::from(d.quote[a]);
     // Sentence ends and other cues between each token and the cue, from
     // prefix sums over the window.

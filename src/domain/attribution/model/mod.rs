@@ -26,7 +26,7 @@ pub use features::RuleHint;
 pub use file::FormatError;
 
 use features::{Doc, cue_features, role_features, role_window};
-use perceptron::{Weights, viterbi};
+use perceptron::{BestScores, Weights, viterbi};
 
 /// Cue labels.
 const O: usize = 0;
@@ -115,16 +115,23 @@ impl Model {
         for &(c, _) in &cues {
             starts[c.0] = true;
         }
+        let mut found: Vec<_> = cues
+            .iter()
+            .map(|&(cue, _)| self.roles(&d, cue, &starts))
+            .collect();
+        let cue_spans: Vec<(usize, usize)> = cues.iter().map(|c| c.0).collect();
+        let contents: Vec<Vec<(usize, usize)>> =
+            found.iter_mut().map(|r| std::mem::take(&mut r.1)).collect();
+        let contents = nearest_cue_keeps(&cue_spans, contents, &d.sentence_ends_before());
+        let bytes = |(s, e): (usize, usize)| (d.tokens[s].0, d.tokens[e - 1].1);
         cues.into_iter()
-            .map(|(cue, margin)| {
-                let (sources, contents) = self.roles(&d, cue, &starts);
-                let bytes = |(s, e): (usize, usize)| (d.tokens[s].0, d.tokens[e - 1].1);
-                Relation {
-                    cue: bytes(cue),
-                    sources: sources.into_iter().map(bytes).collect(),
-                    contents: contents.into_iter().map(bytes).collect(),
-                    confidence: self.probability(margin),
-                }
+            .zip(found)
+            .zip(contents)
+            .map(|(((cue, margin), (sources, _)), contents)| Relation {
+                cue: bytes(cue),
+                sources: sources.into_iter().map(bytes).collect(),
+                contents: contents.into_iter().map(bytes).collect(),
+                confidence: self.probability(margin),
             })
             .collect()
     }
@@ -146,12 +153,13 @@ impl Model {
             else {
                 continue;
             };
+            // Margins from best scores at both ends: the cost of one
+            // stretch each, so a long paragraph with many cues stays linear.
+            let scores = BestScores::new(CUE_LABELS, &em, &self.cue.transitions, cue_allowed);
             for (a, b) in runs(&labels, CUE_B, CUE_I) {
                 // The best labelling in which these tokens are no cue.
-                let without = viterbi(CUE_LABELS, &em, &self.cue.transitions, cue_allowed, &|i| {
-                    (a..b).contains(&i).then_some(O)
-                })
-                .map_or(f32::NEG_INFINITY, |(_, s)| s);
+                let without =
+                    scores.with_stretch(&em, &self.cue.transitions, cue_allowed, (a, b), O);
                 out.push(((lo + a, lo + b), (best - without).min(1e6)));
             }
         }
@@ -185,6 +193,70 @@ impl Model {
             shift(runs(&labels, CONTENT_B, CONTENT_I)),
         )
     }
+}
+
+/// Content tokens claimed by several cues go to the nearest of them: in
+/// PolNeAR two relations almost never share content (9 of 19,833 in
+/// train), while the role tagger, labelling each cue on its own, may give a
+/// neighbouring cue's quotation to this one too ("…, sources said Friday.
+/// “We will never give up,” Kishida told reporters": the quotation is
+/// Kishida's alone). Measured on PolNeAR dev it moves no score by more than
+/// 0.004; it keeps other people's words out of a proposal's claim text.
+/// Pieces are token ranges; each relation keeps the parts of its pieces it
+/// owns.
+///
+/// Nearest counts sentence ends between token and cue first, then tokens;
+/// `ends_before[t]` is the number of sentence ends before token `t`.
+fn nearest_cue_keeps(
+    cues: &[(usize, usize)],
+    contents: Vec<Vec<(usize, usize)>>,
+    ends_before: &[usize],
+) -> Vec<Vec<(usize, usize)>> {
+    let ends = |from: usize, to: usize| ends_before[to] - ends_before[from];
+    let distance = |(a, b): (usize, usize), t: usize| {
+        if t < a {
+            (ends(t + 1, a), a - t)
+        } else {
+            (ends(b, t), t + 1 - b)
+        }
+    };
+    let mut owner: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (r, pieces) in contents.iter().enumerate() {
+        for &(s, e) in pieces {
+            for t in s..e {
+                owner
+                    .entry(t)
+                    .and_modify(|o| {
+                        if distance(cues[r], t) < distance(cues[*o], t) {
+                            *o = r;
+                        }
+                    })
+                    .or_insert(r);
+            }
+        }
+    }
+    contents
+        .into_iter()
+        .enumerate()
+        .map(|(r, pieces)| {
+            let mut kept = Vec::new();
+            for (s, e) in pieces {
+                let mut start = None;
+                for t in s..=e {
+                    let mine = t < e && owner.get(&t) == Some(&r);
+                    match (mine, start) {
+                        (true, None) => start = Some(t),
+                        (false, Some(from)) => {
+                            kept.push((from, t));
+                            start = None;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            kept
+        })
+        .collect()
 }
 
 /// Maximal runs of `begin` followed by `inside` labels, as index ranges.
@@ -243,6 +315,27 @@ mod tests {
             ["The ferry was overloaded"]
         );
         assert!(r.confidence > 0.5 && r.confidence < 1.0, "{}", r.confidence);
+    }
+
+    #[test]
+    fn shared_content_goes_to_the_nearest_cue() {
+        // Cue 0 at token 10, cue 1 at token 20; both claim tokens 12..18.
+        let cues = [(10, 11), (20, 21)];
+        let no_ends = vec![0; 40];
+        let got = nearest_cue_keeps(
+            &cues,
+            vec![vec![(0, 9), (12, 18)], vec![(12, 19)]],
+            &no_ends,
+        );
+        // Token 15 is as near to both: the first claim stands.
+        assert_eq!(got[0], [(0, 9), (12, 16)], "tokens 12..16 are nearer cue 0");
+        assert_eq!(got[1], [(16, 19)]);
+        let alone = nearest_cue_keeps(&cues, vec![vec![(0, 9)], vec![(22, 30)]], &no_ends);
+        assert_eq!(alone, [vec![(0, 9)], vec![(22, 30)]]);
+        // A sentence ends at token 11: all of 12..18 is in cue 1's sentence.
+        let ends: Vec<usize> = (0..40).map(|t| usize::from(t > 11)).collect();
+        let got = nearest_cue_keeps(&cues, vec![vec![(12, 18)], vec![(12, 19)]], &ends);
+        assert_eq!(got, [vec![], vec![(12, 19)]]);
     }
 
     #[test]

@@ -124,6 +124,100 @@ pub fn viterbi(
     Some((out, best))
 }
 
+/// The best sequence scores through each label at each token, from both
+/// ends: `forward[i·L + y]` is the best score of tokens `0..=i` ending in
+/// `y` (its emission included), `backward[i·L + y]` the best score of
+/// tokens `i+1..` given `y` at `i`. With them, the best sequence under any
+/// constraint on one stretch of tokens costs that stretch alone.
+pub struct BestScores {
+    labels: usize,
+    forward: Vec<f32>,
+    backward: Vec<f32>,
+}
+
+impl BestScores {
+    pub fn new(labels: usize, emissions: &[f32], transitions: &[f32], allowed: Allowed) -> Self {
+        let n = emissions.len() / labels;
+        let none = f32::NEG_INFINITY;
+        let mut forward = vec![none; n * labels];
+        let mut backward = vec![none; n * labels];
+        if n == 0 {
+            return BestScores {
+                labels,
+                forward,
+                backward,
+            };
+        }
+        for y in 0..labels {
+            if allowed(None, y) {
+                forward[y] = transitions[labels * labels + y] + emissions[y];
+            }
+        }
+        for i in 1..n {
+            for y in 0..labels {
+                let best = (0..labels)
+                    .filter(|&p| allowed(Some(p), y))
+                    .map(|p| forward[(i - 1) * labels + p] + transitions[p * labels + y])
+                    .fold(none, f32::max);
+                if best > none {
+                    forward[i * labels + y] = best + emissions[i * labels + y];
+                }
+            }
+        }
+        backward[(n - 1) * labels..].fill(0.0);
+        for i in (0..n - 1).rev() {
+            for y in 0..labels {
+                backward[i * labels + y] = (0..labels)
+                    .filter(|&x| allowed(Some(y), x))
+                    .map(|x| {
+                        transitions[y * labels + x]
+                            + emissions[(i + 1) * labels + x]
+                            + backward[(i + 1) * labels + x]
+                    })
+                    .fold(none, f32::max);
+            }
+        }
+        BestScores {
+            labels,
+            forward,
+            backward,
+        }
+    }
+
+    /// The best score of a whole sequence with `label` on every token of
+    /// `a..b` (`a < b`).
+    pub fn with_stretch(
+        &self,
+        emissions: &[f32],
+        transitions: &[f32],
+        allowed: Allowed,
+        (a, b): (usize, usize),
+        label: usize,
+    ) -> f32 {
+        let l = self.labels;
+        let none = f32::NEG_INFINITY;
+        let entry = if a == 0 {
+            if !allowed(None, label) {
+                return none;
+            }
+            transitions[l * l + label]
+        } else {
+            (0..l)
+                .filter(|&p| allowed(Some(p), label))
+                .map(|p| self.forward[(a - 1) * l + p] + transitions[p * l + label])
+                .fold(none, f32::max)
+        };
+        let mut inside = emissions[a * l + label];
+        for k in a + 1..b {
+            if !allowed(Some(label), label) {
+                return none;
+            }
+            inside += transitions[label * l + label] + emissions[k * l + label];
+        }
+        entry + inside + self.backward[(b - 1) * l + label]
+    }
+}
+
 /// Weights being learnt. Averaging uses the usual trick: alongside each
 /// weight `w`, `u` sums `c · Δw` (c counts examples), so the average is
 /// `w − u / c` without touching every weight at every step.
@@ -295,6 +389,36 @@ mod tests {
             }))
             .is_none()
         );
+    }
+
+    #[test]
+    fn best_scores_agree_with_viterbi_under_a_fixed_stretch() {
+        // Pseudo-random emissions and transitions, checked against Viterbi
+        // with the stretch fixed, for every stretch of a 7-token sequence.
+        let mut seed = 12345u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % 1000) as f32 / 100.0 - 5.0
+        };
+        let em: Vec<f32> = (0..7 * 3).map(|_| next()).collect();
+        let tr: Vec<f32> = (0..4 * 3).map(|_| next()).collect();
+        let best = BestScores::new(3, &em, &tr, bio);
+        for a in 0..7 {
+            for b in a + 1..=7 {
+                for label in 0..3 {
+                    let fixed = move |i: usize| (a <= i && i < b).then_some(label);
+                    let want =
+                        viterbi(3, &em, &tr, bio, &fixed).map_or(f32::NEG_INFINITY, |(_, s)| s);
+                    let got = best.with_stretch(&em, &tr, bio, (a, b), label);
+                    assert!(
+                        (want - got).abs() < 1e-3 || (want.is_infinite() && got.is_infinite()),
+                        "{a}..{b} as {label}: {want} vs {got}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
