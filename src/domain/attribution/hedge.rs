@@ -69,8 +69,13 @@ pub const ANONYMOUS_SOURCE_WEIGHT: f64 = 0.2;
 
 /// The hedge cues among `toks` within the byte range `within`.
 pub fn find(body: &str, toks: &[Token], within: (usize, usize)) -> Vec<HedgeCue> {
-    toks.iter()
-        .filter(|t| t.kind == TokenKind::Word && t.start >= within.0 && t.end <= within.1)
+    // Tokens are in order: look only at those in range, so that a sentence
+    // holding many relations is not read once per relation.
+    let first = toks.partition_point(|t| t.start < within.0);
+    toks[first..]
+        .iter()
+        .take_while(|t| t.start < within.1)
+        .filter(|t| t.kind == TokenKind::Word && t.end <= within.1)
         .filter_map(|t| {
             let lower = t.lower(body);
             // "May" capitalised mid-sentence is the month.

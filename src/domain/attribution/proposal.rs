@@ -132,12 +132,25 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
                 }
             };
             let inside = |m: &TimeMention| f.content.0 <= m.bytes.0 && m.bytes.1 <= f.content.1;
-            let when = times
+            // Mentions are in text order: the nearest outside the content on
+            // each side of the cue, and the ones inside it, are found without
+            // reading the whole sentence once per relation.
+            let at_cue = times.partition_point(|m| m.bytes.0 < f.cue.0);
+            let left = times[..at_cue].iter().rev().find(|m| !inside(m));
+            let right = times[at_cue..].iter().find(|m| !inside(m));
+            let when = match (left, right) {
+                (Some(l), Some(r)) if r.bytes.0 - f.cue.0 < f.cue.0 - l.bytes.0 => Some(r),
+                (Some(l), _) => Some(l),
+                (None, r) => r,
+            }
+            .map(to_view);
+            let from = times.partition_point(|m| m.bytes.0 < f.content.0);
+            let content_times = times[from..]
                 .iter()
-                .filter(|m| !inside(m))
-                .min_by_key(|m| m.bytes.0.abs_diff(f.cue.0))
-                .map(to_view);
-            let content_times = times.iter().filter(|m| inside(m)).map(to_view).collect();
+                .take_while(|m| m.bytes.0 < f.content.1)
+                .filter(|m| inside(m))
+                .map(to_view)
+                .collect();
 
             Proposal {
                 claim_text: claim_text_of(body, f),

@@ -1250,8 +1250,6 @@ fn trim_range(body: &str, start: usize, end: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     use crate::domain::attribution::{Span, extract_by_rules};
 
     fn parts(body: &str) -> Vec<(Option<String>, String, String)> {

@@ -4,30 +4,41 @@
 //! Citron with its regex tokenizer). The tagger labels these tokens, so its
 //! spans start and end where the scorer's do.
 
-use unicode_segmentation::UnicodeSegmentation;
-
-/// Byte ranges of the tokens of `text`, in order. Text is read in grapheme
-/// clusters, so that a combining mark stays with the letter it marks (the
-/// scorer's `\w` splits "é" written as e + U+0301 in two; a span must not).
+/// Byte ranges of the tokens of `text`, in order. A combining mark, a
+/// variation selector or a zero-width joiner (and what it joins) stays with
+/// the character before it, so that "é" written as e + U+0301 is one word
+/// and an emoji sequence one mark (the scorer's `\w` would split them; a
+/// span must not).
 pub fn word_tokens(text: &str) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
-    let mut in_word = false;
-    for (i, g) in text.grapheme_indices(true) {
-        let first = g.chars().next().unwrap_or(' ');
-        if is_word(first) {
-            match out.last_mut() {
-                Some(last) if in_word && last.1 == i => last.1 = i + g.len(),
-                _ => out.push((i, i + g.len())),
-            }
-            in_word = true;
-        } else {
-            in_word = false;
-            if !first.is_whitespace() {
-                out.push((i, i + g.len()));
-            }
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c.is_whitespace() {
+            continue;
         }
+        let word = is_word(c);
+        let mut end = i + c.len_utf8();
+        let mut joined = false;
+        while let Some(&(j, d)) = chars.peek() {
+            let continues = joined
+                || (word && is_word(d))
+                || (!d.is_ascii() && (is_combining_mark(d) || is_joiner(d)));
+            if !continues {
+                break;
+            }
+            joined = d == '\u{200D}';
+            end = j + d.len_utf8();
+            chars.next();
+        }
+        out.push((i, end));
     }
     out
+}
+
+/// Characters that belong to the one before them without being marks: the
+/// zero-width joiner, variation selectors, emoji skin tones and tags.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200D}' | '\u{FE00}'..='\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}')
 }
 
 pub fn is_word(c: char) -> bool {
@@ -104,8 +115,15 @@ mod tests {
             ["قال", "الوزير", ":", "«", "لن", "نوافق", "»"]
         );
         assert_eq!(texts("Ο υπουργός είπε"), ["Ο", "υπουργός", "είπε"]);
-        // e + U+0301: one word, as the reader sees it.
+        // e + U+0301: one word, as the reader sees it; an emoji sequence
+        // joined by U+200D is one mark.
         assert_eq!(texts("Jose\u{301} said"), ["Jose\u{301}", "said"]);
+        assert_eq!(texts("ok 👩\u{200D}🚒!"), ["ok", "👩\u{200D}🚒", "!"]);
+        assert_eq!(
+            texts("\u{301}a"),
+            ["\u{301}", "a"],
+            "a stray mark is a mark"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct RuleHint {
 }
 
 /// A rule relation in tokens: source, cue, content.
-type HintTokens = (
+pub type HintTokens = (
     Option<(usize, usize)>,
     (usize, usize),
     Option<(usize, usize)>,
@@ -39,11 +39,7 @@ pub struct Doc {
     quote: Vec<u8>,
     sentence_end: Vec<bool>,
     /// The rules' relations in tokens: (source, cue, content).
-    hints: Vec<(
-        Option<(usize, usize)>,
-        (usize, usize),
-        Option<(usize, usize)>,
-    )>,
+    hints: Vec<HintTokens>,
     /// 1 on the first token of a rule cue, 2 on the others, else 0.
     hint_cue: Vec<u8>,
 }
@@ -151,7 +147,7 @@ impl Doc {
     /// The rules' relation whose cue overlaps the tokens `a..b` (hints are
     /// sorted by cue and their cues do not overlap, so a binary search
     /// finds it: a body with a cue every few words stays linear).
-    fn hint_at(&self, a: usize, b: usize) -> Option<HintTokens> {
+    pub fn hint_at(&self, a: usize, b: usize) -> Option<HintTokens> {
         let k = self.hints.partition_point(|(_, c, _)| c.1 <= a);
         self.hints.get(k).filter(|(_, c, _)| c.0 < b).copied()
     }

