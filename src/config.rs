@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::domain::attribution::model::training::Options as TrainingOptions;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -84,8 +85,12 @@ pub struct EvalAttributionArgs {
     #[arg(long)]
     pub predictions: Option<std::path::PathBuf>,
     /// Score the rule-based extractor alone instead of the model.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "model")]
     pub rules: bool,
+    /// Score this model file (as `train-attribution` writes it) instead of
+    /// the one built in.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -98,12 +103,20 @@ pub struct TrainAttributionArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Passes over the training set.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = TrainingOptions::default().epochs)]
     pub epochs: usize,
     /// Seeds the order examples are seen in: the same corpus and seed give
     /// the same file.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = TrainingOptions::default().seed)]
     pub seed: u64,
+    /// Features seen fewer times than this are not learnt.
+    #[arg(long, default_value_t = TrainingOptions::default().min_count)]
+    pub min_count: u32,
+    /// Feature rows whose averaged weights all stay under this are left out
+    /// of the file (3 keeps PolNeAR's scores and a quarter of its rows; a
+    /// small corpus learns smaller weights and needs a lower one).
+    #[arg(long, default_value_t = TrainingOptions::default().keep_above)]
+    pub keep_above: f32,
 }
 
 #[derive(Debug, Clone, Args)]

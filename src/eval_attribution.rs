@@ -12,8 +12,9 @@ use anyhow::Context;
 use claimtrail::config::EvalAttributionArgs;
 use claimtrail::domain::attribution::citron::{self, Quote};
 use claimtrail::domain::attribution::eval::{Prf, ScoreReport, Scores, parse_brat, score_document};
+use claimtrail::domain::attribution::model::Model;
 use claimtrail::domain::attribution::{
-    Attribution, AttributionKind, Span, extract, extract_by_rules, kind_of,
+    Attribution, AttributionKind, Span, extract, extract_by_rules, extract_with, kind_of,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -77,10 +78,22 @@ pub fn run(args: &EvalAttributionArgs) -> anyhow::Result<()> {
         Some(path) => read_publishers(path)?,
         None => HashMap::new(),
     };
-    let extractor: fn(&str) -> Vec<Attribution> = if args.rules {
-        extract_by_rules
-    } else {
-        extract
+    let model = match &args.model {
+        Some(path) => {
+            let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(Model::from_bytes(&bytes).with_context(|| format!("reading {}", path.display()))?)
+        }
+        None => None,
+    };
+    let extractor = |text: &str| match (&model, args.rules) {
+        (Some(m), _) => extract_with(m, text),
+        (None, true) => extract_by_rules(text),
+        (None, false) => extract(text),
+    };
+    let name = match (&model, args.rules) {
+        (Some(_), _) => "model (from file)",
+        (None, true) => "rules",
+        (None, false) => "model",
     };
     // Each text is extracted once, timed alone.
     let started = Instant::now();
@@ -110,7 +123,7 @@ pub fn run(args: &EvalAttributionArgs) -> anyhow::Result<()> {
             })
             .collect();
         let out = json!({
-            "meta": { "extractor": if args.rules { "rules" } else { "model" }, "offsets": "characters, end exclusive" },
+            "meta": { "extractor": name, "offsets": "characters, end exclusive" },
             "documents": documents,
         });
         fs::write(path, serde_json::to_string(&out)?)
@@ -178,7 +191,7 @@ pub fn run(args: &EvalAttributionArgs) -> anyhow::Result<()> {
         }
     }
     let report = Report {
-        extractor: if args.rules { "rules" } else { "model" },
+        extractor: name,
         mb_per_s: if seconds > 0.0 {
             bytes as f64 / 1e6 / seconds
         } else {

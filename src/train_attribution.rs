@@ -56,7 +56,8 @@ pub fn run(args: &TrainAttributionArgs) -> anyhow::Result<()> {
     let options = Options {
         epochs: args.epochs,
         seed: args.seed,
-        ..Options::default()
+        min_count: args.min_count,
+        keep_above: args.keep_above,
     };
     let (model, report) = training::train(&docs, &options, &mut |e| {
         eprintln!(

@@ -75,6 +75,12 @@ pub fn extract(body: &str) -> Vec<Attribution> {
     attributions(body, relations(body).1)
 }
 
+/// The same with another model than the shipped one (to evaluate a model
+/// just trained without building it in).
+pub fn extract_with(model: &Model, body: &str) -> Vec<Attribution> {
+    attributions(body, relations_with(Some(model), body).1)
+}
+
 /// What the rule-based extractor alone finds (to compare it with the model).
 pub fn extract_by_rules(body: &str) -> Vec<Attribution> {
     attributions(body, rules::relations(body).1)
@@ -109,8 +115,12 @@ fn attributions(body: &str, found: Vec<(usize, Found)>) -> Vec<Attribution> {
 /// sentence its cue is in: the model's, or the rules' if the model file did
 /// not read.
 fn relations(body: &str) -> (Vec<Sentence>, Vec<(usize, Found)>) {
+    relations_with(Model::shipped(), body)
+}
+
+fn relations_with(model: Option<&Model>, body: &str) -> (Vec<Sentence>, Vec<(usize, Found)>) {
     let (sentences, ruled) = rules::relations(body);
-    let Some(model) = Model::shipped() else {
+    let Some(model) = model else {
         return (sentences, ruled);
     };
     let hints = hints_of(&ruled);

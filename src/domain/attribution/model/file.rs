@@ -9,7 +9,7 @@
 //! ```
 
 use super::Model;
-use super::perceptron::Weights;
+use super::perceptron::{MAX_LABELS, Weights};
 
 const MAGIC: &[u8; 4] = b"CTAM";
 const VERSION: u16 = 1;
@@ -69,6 +69,9 @@ impl<'a> Reader<'a> {
             ));
         }
         let quantum = self.f32()?;
+        if quantum <= 0.0 {
+            return Err(FormatError("the weights' quantum is not positive".into()));
+        }
         let transitions = (0..(labels + 1) * labels)
             .map(|_| self.f32())
             .collect::<Result<Vec<_>, _>>()?;
@@ -77,15 +80,15 @@ impl<'a> Reader<'a> {
         if n > self.0.len() / (8 + 2 * labels) {
             return Err(FormatError("it ends early".into()));
         }
-        let mut weights = Weights::new(labels, transitions);
+        let mut weights = Weights::new(labels, quantum, transitions);
         weights.reserve(n);
-        let mut row = vec![0f32; labels];
+        let mut row = [0i16; MAX_LABELS];
         for _ in 0..n {
             let key = self.u64()?;
-            for w in row.iter_mut() {
-                *w = f32::from(self.i16()?) * quantum;
+            for w in row.iter_mut().take(labels) {
+                *w = self.i16()?;
             }
-            weights.insert(key, &row);
+            weights.insert_steps(key, row[..labels].iter().copied());
         }
         Ok(weights)
     }
@@ -93,7 +96,7 @@ impl<'a> Reader<'a> {
 
 fn write_weights(out: &mut Vec<u8>, w: &Weights) {
     out.push(w.labels as u8);
-    out.extend(QUANTUM.to_le_bytes());
+    out.extend(w.quantum().to_le_bytes());
     for t in &w.transitions {
         out.extend(t.to_le_bytes());
     }
@@ -102,10 +105,7 @@ fn write_weights(out: &mut Vec<u8>, w: &Weights) {
     out.extend((keys.len() as u32).to_le_bytes());
     for k in keys {
         out.extend(k.to_le_bytes());
-        for &x in w.row(k).unwrap_or_default() {
-            let q = (x / QUANTUM)
-                .round()
-                .clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
+        for &q in w.steps_of(k).unwrap_or_default() {
             out.extend(q.to_le_bytes());
         }
     }
@@ -163,7 +163,7 @@ mod tests {
             let transitions = (0..(labels + 1) * labels)
                 .map(|k| k as f32 * 0.25)
                 .collect();
-            let mut w = Weights::new(labels, transitions);
+            let mut w = Weights::new(labels, QUANTUM, transitions);
             // Not in key order: the file sorts them.
             w.insert(
                 42,
