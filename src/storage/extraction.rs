@@ -205,9 +205,10 @@ pub struct ProposalView {
     pub confidence: f64,
     /// How likely the extractor read this relation right: the model's
     /// probability that its cue is an attribution cue, calibrated on
-    /// held-out annotated articles. Absent when the rules found it alone.
+    /// held-out annotated articles (three decimals, 0.001 to 0.999). Absent
+    /// when the rules found it alone.
     /// `?order=extraction_confidence` lists the surest first.
-    #[schema(minimum = 0.0, maximum = 1.0)]
+    #[schema(minimum = 0.001, maximum = 0.999)]
     pub extraction_confidence: Option<f64>,
     pub when: Option<ProposedTime>,
     pub content_times: Vec<ProposedTime>,

@@ -148,9 +148,13 @@ impl Model {
             .collect()
     }
 
+    /// The cue's probability of being right, to three decimals and never 0
+    /// or 1: a calibrated curve says "almost surely", not "surely".
     fn probability(&self, margin: f32) -> f64 {
-        1.0 / (1.0
-            + (-(f64::from(self.slope) * f64::from(margin) + f64::from(self.intercept))).exp())
+        let p = 1.0
+            / (1.0
+                + (-(f64::from(self.slope) * f64::from(margin) + f64::from(self.intercept))).exp());
+        ((p * 1000.0).round() / 1000.0).clamp(0.001, 0.999)
     }
 
     /// Cue token spans with their margins.
@@ -322,6 +326,9 @@ mod tests {
             ["The ferry was overloaded"]
         );
         assert!(r.confidence > 0.5 && r.confidence < 1.0, "{}", r.confidence);
+        assert_eq!(r.confidence, (r.confidence * 1000.0).round() / 1000.0);
+        assert_eq!(model.probability(1e6), 0.999);
+        assert_eq!(model.probability(-1e6), 0.001);
     }
 
     #[test]
