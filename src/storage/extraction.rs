@@ -23,6 +23,7 @@ use super::models::SpeakerRef;
 use super::schema::{claim_appearances, claims as claim_heads, speakers as speaker_rows};
 use super::search::{self, LikelyDuplicate};
 use super::speakers;
+use crate::domain::attribution::model::Model;
 use crate::domain::attribution::source::{Link, SourceReading};
 use crate::domain::attribution::{AttributionKind, HedgeView, Proposal, ProposedTime, propose};
 use crate::domain::claim::{AppearanceInput, ClaimKind, ClaimStatus, NewClaim};
@@ -416,7 +417,19 @@ pub async fn apply(
                 });
                 continue;
             }
-            let origin = json!({ "article_id": article_id, "article_revision": article.revision, "proposal": i });
+            // Which extractor proposed it, and how sure it was: the model's
+            // digest (retraining changes it) or "rules".
+            let extractor = match p.extraction_confidence {
+                Some(_) => Model::shipped_id(),
+                None => "rules",
+            };
+            let origin = json!({
+                "article_id": article_id,
+                "article_revision": article.revision,
+                "proposal": i,
+                "extractor": extractor,
+                "extraction_confidence": p.extraction_confidence,
+            });
             ready.push((i, ReadyClaim {
                 fields: valid.fields,
                 appearances,

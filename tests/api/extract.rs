@@ -335,6 +335,26 @@ async fn proposals_carry_the_extractors_probability_and_list_the_surest_first_on
     let claim = done["applied"]["claims"][0].clone();
     assert_eq!(claim["proposal"], surest_index);
     assert_eq!(claim["text"], proposals[surest_index as usize]["text"]);
+    // Its audit event says which model proposed it, and how sure it was.
+    let events = app
+        .get_json("/v1/events?action=claim.created&order=asc&limit=10")
+        .await;
+    let event = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["subject_id"] == claim["claim_id"])
+        .expect("the stored claim's event");
+    let origin = &event["details"]["extracted_from"];
+    assert_eq!(origin["proposal"], surest_index);
+    assert!(
+        origin["extractor"].as_str().unwrap().starts_with("sha256:"),
+        "{origin}"
+    );
+    assert_eq!(
+        origin["extraction_confidence"],
+        proposals[surest_index as usize]["extraction_confidence"]
+    );
 
     let before = app.row_counts().await;
     assert_problem(

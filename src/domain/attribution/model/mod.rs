@@ -104,6 +104,16 @@ impl Model {
             .as_ref()
     }
 
+    /// Which model proposed a claim, for its audit event: the SHA-256 of
+    /// the shipped file (first 16 bytes, hex). Retraining changes it.
+    pub fn shipped_id() -> &'static str {
+        static ID: OnceLock<String> = OnceLock::new();
+        ID.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            format!("sha256:{}", hex::encode(&Sha256::digest(SHIPPED)[..16]))
+        })
+    }
+
     /// Feature rows of the cue and the role tagger.
     pub fn size(&self) -> (usize, usize) {
         (self.cue.len(), self.role.len())
@@ -292,6 +302,13 @@ fn runs(labels: &[usize], begin: usize, inside: usize) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_model_is_named_by_its_digest() {
+        let id = Model::shipped_id();
+        assert!(id.starts_with("sha256:") && id.len() == 7 + 32, "{id}");
+        assert_eq!(id, Model::shipped_id());
+    }
 
     #[test]
     fn the_shipped_model_reads() {
