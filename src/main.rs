@@ -179,13 +179,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.log_origin.as_deref(),
     )?);
     let embedded = cluster.0.is_some();
-    // Read the attribution model now, not on the first extraction request.
-    match claimtrail::domain::attribution::model::Model::shipped() {
-        Some(model) => {
-            let (cue, role) = model.size();
-            tracing::info!(cue_rows = cue, role_rows = role, "attribution model loaded");
-        }
-        None => tracing::warn!("attribution model unreadable: extraction uses the rules alone"),
+    // Read the attribution model now, not on the first extraction request
+    // (an unreadable one is logged as an error where it is read).
+    if let Some(model) = claimtrail::domain::attribution::model::Model::shipped() {
+        let (cue, role) = model.size();
+        tracing::info!(cue_rows = cue, role_rows = role, "attribution model loaded");
     }
 
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -10,6 +10,7 @@ use claimtrail::config::TrainAttributionArgs;
 use claimtrail::domain::attribution::citron::parse_quotes;
 use claimtrail::domain::attribution::model::training::{self, GoldRelation, Options, TrainingDoc};
 use claimtrail::domain::attribution::rule_hints;
+use claimtrail::domain::attribution::tokens::char_starts;
 
 use crate::attribution_corpus;
 
@@ -20,8 +21,7 @@ pub fn run(args: &TrainAttributionArgs) -> anyhow::Result<()> {
         .iter()
         .filter_map(|t| {
             let ann = t.annotations.first()?;
-            let mut bytes: Vec<usize> = t.text.char_indices().map(|(b, _)| b).collect();
-            bytes.push(t.text.len());
+            let bytes = char_starts(&t.text);
             let at = |c: usize| bytes[c.min(bytes.len() - 1)];
             let pieces = |v: &[claimtrail::domain::attribution::Span]| {
                 v.iter().map(|s| (at(s.start), at(s.end))).collect()

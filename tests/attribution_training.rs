@@ -78,7 +78,7 @@ fn write_corpus(dir: &Path) {
                 t += 1;
                 ann.push_str(&format!(
                     "T{t}\t{role} {s} {e}\t{}\n",
-                    &line_text(&line, (s - start, e - start))
+                    &line[s - start..e - start]
                 ));
             }
             ann.push_str(&format!(
@@ -94,10 +94,6 @@ fn write_corpus(dir: &Path) {
         fs::write(dir.join(format!("text/doc{n}.txt")), &text).unwrap();
         fs::write(dir.join(format!("attributions/doc{n}_ann1.ann")), &ann).unwrap();
     }
-}
-
-fn line_text(line: &str, (s, e): (usize, usize)) -> &str {
-    &line[s..e]
 }
 
 fn run(args: &[&str]) -> String {
@@ -117,39 +113,32 @@ fn a_model_trained_on_a_corpus_scores_it_and_retraining_gives_the_same_file() {
     write_corpus(&corpus);
     let first = dir.path().join("first.bin");
     let second = dir.path().join("second.bin");
-    let said = run(&[
-        "train-attribution",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--out",
-        first.to_str().unwrap(),
-        "--epochs",
-        "6",
-        "--seed",
-        "11",
-        "--keep-above",
-        "0.5",
-    ]);
+    let train = |out: &Path| {
+        run(&[
+            "train-attribution",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "6",
+            "--seed",
+            "11",
+            "--keep-above",
+            "0.5",
+        ])
+    };
+    let said = train(&first);
     assert!(said.contains("10 texts"), "{said}");
-    run(&[
-        "train-attribution",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--out",
-        second.to_str().unwrap(),
-        "--epochs",
-        "6",
-        "--seed",
-        "11",
-        "--keep-above",
-        "0.5",
-    ]);
+    train(&second);
     assert_eq!(
         fs::read(&first).unwrap(),
         fs::read(&second).unwrap(),
         "same corpus and seed, same bytes"
     );
 
+    // One run scores (JSON on stdout) and writes the predictions.
+    let predictions = dir.path().join("predictions.json");
     let report = run(&[
         "eval-attribution",
         "--corpus",
@@ -157,6 +146,8 @@ fn a_model_trained_on_a_corpus_scores_it_and_retraining_gives_the_same_file() {
         "--model",
         first.to_str().unwrap(),
         "--json",
+        "--predictions",
+        predictions.to_str().unwrap(),
     ]);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["extractor"], "model (from file)");
@@ -167,16 +158,6 @@ fn a_model_trained_on_a_corpus_scores_it_and_retraining_gives_the_same_file() {
     }
 
     // The scorer's format: documents by name, character offsets.
-    let predictions = dir.path().join("predictions.json");
-    run(&[
-        "eval-attribution",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--model",
-        first.to_str().unwrap(),
-        "--predictions",
-        predictions.to_str().unwrap(),
-    ]);
     let predictions: serde_json::Value =
         serde_json::from_slice(&fs::read(&predictions).unwrap()).unwrap();
     let doc0 = predictions["documents"]["doc0"].as_array().unwrap();

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use super::Span;
 use super::eval::Prf;
-use super::tokens::{token_span, word_tokens};
+use super::tokens::{char_starts, token_span, word_tokens};
 
 /// One relation, in character offsets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -116,12 +116,10 @@ struct Snapper<'a> {
 
 impl<'a> Snapper<'a> {
     fn new(text: &'a str) -> Self {
-        let mut bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
-        bytes.push(text.len());
         Snapper {
             text,
             tokens: word_tokens(text),
-            bytes,
+            bytes: char_starts(text),
         }
     }
 
@@ -184,14 +182,7 @@ impl Overlap {
 }
 
 fn prf(hits: u64, predicted: u64, gold: u64) -> Prf {
-    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let (p, r) = (ratio(hits, predicted), ratio(hits, gold));
-    let f1 = if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    };
-    Prf { p, r, f1 }
+    Prf::of(hits, predicted, hits, gold)
 }
 
 /// Counts over one or more documents.

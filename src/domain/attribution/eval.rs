@@ -102,17 +102,30 @@ pub struct Prf {
     pub f1: f64,
 }
 
-impl Counts {
-    pub fn prf(&self) -> Prf {
+impl Prf {
+    /// Precision `matched_predicted / predicted`, recall `matched_gold /
+    /// gold` (0 when nothing was predicted or annotated), and their F1.
+    pub fn of(matched_predicted: u64, predicted: u64, matched_gold: u64, gold: u64) -> Prf {
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let p = ratio(self.matched_predicted, self.predicted);
-        let r = ratio(self.matched_gold, self.gold);
+        let p = ratio(matched_predicted, predicted);
+        let r = ratio(matched_gold, gold);
         let f1 = if p + r == 0.0 {
             0.0
         } else {
             2.0 * p * r / (p + r)
         };
         Prf { p, r, f1 }
+    }
+}
+
+impl Counts {
+    pub fn prf(&self) -> Prf {
+        Prf::of(
+            self.matched_predicted,
+            self.predicted,
+            self.matched_gold,
+            self.gold,
+        )
     }
 
     fn add(&mut self, other: Counts) {

@@ -63,10 +63,17 @@ pub struct Proposal {
 /// Proposes the claims of an article body published at `published`.
 pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
     let index = CharIndex::new(body);
-    let (sentences, mut found) = relations(body);
+    let (sentences, found) = relations(body);
     // A content of punctuation alone ("that “") is nothing to log; dropped
     // before sources are linked, so that links index the proposals.
-    found.retain(|(_, f)| claim_text_of(body, f).chars().any(char::is_alphanumeric));
+    let (found, claim_texts): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .map(|nf| {
+            let text = claim_text_of(body, &nf.1);
+            (nf, text)
+        })
+        .filter(|(_, text)| text.chars().any(char::is_alphanumeric))
+        .unzip();
     let readings: Vec<Option<SourceReading>> = found
         .iter()
         .map(|(_, f)| f.source.map(|(s, e)| source::read(&body[s..e])))
@@ -75,9 +82,10 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
     let mut times_cache: Vec<Option<Vec<TimeMention>>> = vec![None; sentences.len()];
     found
         .iter()
+        .zip(claim_texts)
         .zip(readings)
         .zip(links)
-        .map(|(((n, f), reading), link)| {
+        .map(|((((n, f), claim_text), reading), link)| {
             let sentence = &sentences[*n];
             let attribution = f.attribution(body, &index);
             let extent = f.extent();
@@ -153,7 +161,7 @@ pub fn propose(body: &str, published: DateTime<Utc>) -> Vec<Proposal> {
                 .collect();
 
             Proposal {
-                claim_text: claim_text_of(body, f),
+                claim_text,
                 claim_kind: match attribution.kind {
                     AttributionKind::DirectQuote => ClaimKind::DirectQuote,
                     AttributionKind::Paraphrase | AttributionKind::Mixed => ClaimKind::Paraphrase,

@@ -71,6 +71,14 @@ pub fn is_combining_mark(c: char) -> bool {
         | '\u{FE20}'..='\u{FE2F}')
 }
 
+/// The byte offset of each character of `text`, then `text.len()`: character
+/// offsets (as corpora and appearances give them) to byte offsets.
+pub fn char_starts(text: &str) -> Vec<usize> {
+    let mut out: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    out.push(text.len());
+    out
+}
+
 /// The tokens a byte span covers, as `[first, end)` token indices: white
 /// space trimmed, then widened to whole tokens (`None` if it covers none).
 pub fn token_span(

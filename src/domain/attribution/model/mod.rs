@@ -128,13 +128,11 @@ impl Model {
         for &(c, _) in &cues {
             starts[c.0] = true;
         }
-        let mut found: Vec<_> = cues
+        let (sources, contents): (Vec<Pieces>, Vec<Pieces>) = cues
             .iter()
             .map(|&(cue, _)| self.roles(&d, cue, &starts))
-            .collect();
+            .unzip();
         let cue_spans: Vec<(usize, usize)> = cues.iter().map(|c| c.0).collect();
-        let contents: Vec<Vec<(usize, usize)>> =
-            found.iter_mut().map(|r| std::mem::take(&mut r.1)).collect();
         let mut contents = nearest_cue_keeps(&cue_spans, contents, &d.sentence_ends_before());
         // A cue the rules read too, left without content by the tagger (or
         // by the step above): the rules' content stands in.
@@ -147,9 +145,9 @@ impl Model {
         }
         let bytes = |(s, e): (usize, usize)| (d.tokens[s].0, d.tokens[e - 1].1);
         cues.into_iter()
-            .zip(found)
+            .zip(sources)
             .zip(contents)
-            .map(|(((cue, margin), (sources, _)), contents)| Relation {
+            .map(|(((cue, margin), sources), contents)| Relation {
                 cue: bytes(cue),
                 sources: sources.into_iter().map(bytes).collect(),
                 contents: contents.into_iter().map(bytes).collect(),

@@ -404,37 +404,23 @@ impl Trainer {
     }
 
     /// The averaged weights, keeping only rows with a weight of at least
-    /// `keep_above` in absolute value, each rounded to a multiple of
-    /// `quantum` (what the model file stores).
+    /// `keep_above` in absolute value, stored as multiples of `quantum`
+    /// (what the model file holds).
     pub fn average(&self, keep_above: f32, quantum: f32) -> Weights {
         let l = self.labels;
         let avg = |w: f32, u: f64| (f64::from(w) - u / self.c) as f32;
-        let round = |x: f32| {
-            if quantum > 0.0 {
-                (x / quantum).round() * quantum
-            } else {
-                x
-            }
-        };
         let transitions = self
             .transitions
             .iter()
             .zip(&self.transitions_u)
             .map(|(&w, &u)| avg(w, u))
             .collect();
-        let mut out = Weights::new(
-            l,
-            if quantum > 0.0 { quantum } else { 1.0 / 64.0 },
-            transitions,
-        );
-        let mut features: Vec<(u64, u32)> = self.index.iter().map(|(&f, &k)| (f, k)).collect();
-        features.sort_unstable();
-        for (f, k) in features {
+        let mut out = Weights::new(l, quantum, transitions);
+        for (&f, &k) in &self.index {
             let k = k as usize * l;
             let row: Vec<f32> = (0..l).map(|y| avg(self.w[k + y], self.u[k + y])).collect();
             if row.iter().any(|w| w.abs() >= keep_above) {
-                let rounded: Vec<f32> = row.iter().map(|&w| round(w)).collect();
-                out.insert(f, &rounded);
+                out.insert(f, &row);
             }
         }
         out
@@ -543,7 +529,7 @@ mod tests {
                 t.learn(f, g, any, &|_| None);
             }
         }
-        let w = t.average(0.0, 0.0);
+        let w = t.average(0.0, 1.0 / 64.0);
         let (f, g) = encode(&["c", "x", "a", "b", "x", "x"]);
         let (got, _) = viterbi(2, &w.emissions(&f), &w.transitions, any, &|_| None).unwrap();
         assert_eq!(got, g);

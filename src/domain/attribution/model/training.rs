@@ -380,7 +380,7 @@ pub fn train(
 mod tests {
     use super::*;
 
-    /// A toy corpus: "X said" / "said X" / "according to X" sentences.
+    /// A toy corpus: "X said Y." and "Y, X said." lines.
     fn corpus() -> Vec<TrainingDoc> {
         let names = [
             "Ana Robles",
