@@ -327,6 +327,24 @@ pub struct ServeArgs {
     /// header (off by default: it tells callers about the implementation).
     #[arg(long, env = "CLAIMTRAIL_SERVER_TIMING", default_value_t = false)]
     pub server_timing: bool,
+    /// Streaming replicas plain reads may use (comma-separated connection
+    /// strings, URL or key=value form). Writes, and reads that must see a
+    /// write the replicas have not replayed yet, go to DATABASE_URL's
+    /// primary. See docs/scaling.md.
+    #[arg(
+        long,
+        env = "CLAIMTRAIL_REPLICA_URLS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub replica_urls: Vec<String>,
+    /// Milliseconds a replica's data may be behind the primary's before the
+    /// replica leaves the rotation (it comes back once it catches up).
+    #[arg(long, env = "CLAIMTRAIL_REPLICA_MAX_LAG_MS", default_value_t = 5_000)]
+    pub replica_max_lag_ms: u64,
+    /// Milliseconds between checks of each replica's state and lag.
+    #[arg(long, env = "CLAIMTRAIL_REPLICA_CHECK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub replica_check_ms: u64,
     /// Milliseconds a validated token is trusted without a database lookup
     /// (0 turns this off). A token revoked through the API stops working at
     /// once on the instance that revoked it; revoked elsewhere, within this.

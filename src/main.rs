@@ -24,6 +24,8 @@ use claimtrail::storage::audit_verify::{self, Verdict};
 use claimtrail::storage::cluster::{Cluster, ClusterOptions, NoCluster, holds_cluster};
 use claimtrail::storage::events::AuditContext;
 use claimtrail::storage::import::{Importer, WriterConnection};
+use claimtrail::storage::notifications::Notifications;
+use claimtrail::storage::replicas::{Database, ReplicaSettings};
 use claimtrail::storage::users;
 use claimtrail::storage::{audit_log, privileges, signing_key};
 use claimtrail::storage::{migrate, pool};
@@ -215,6 +217,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         interval: Duration::from_millis(args.log_interval_ms),
         max_batch: args.log_batch,
     };
+    let replica_settings = ReplicaSettings {
+        max_lag: Duration::from_millis(args.replica_max_lag_ms),
+        check_interval: Duration::from_millis(args.replica_check_ms),
+        ..ReplicaSettings::default()
+    };
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     let address = listener.local_addr()?;
@@ -235,10 +242,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             );
         }
         sequencer::spawn(db_pool.clone(), signer, sequencer_settings);
-        let server = app::build_server(listener, db_pool, &settings)?;
+        let mut replicas = Vec::new();
+        for url in args.replica_urls.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+            replicas.push((url.to_owned(), pool::build_pool(url, &pool_settings)?));
+        }
+        let replica_count = replicas.len();
+        let database = Arc::new(Database::new(db_pool, replicas, replica_settings));
+        database.clone().spawn_monitor();
+        let notifications = Arc::new(Notifications::default());
+        notifications.clone().spawn_listener(url.clone());
+        let server = app::build_server(listener, database, notifications, &settings)?;
         tracing::info!(
             pool_size = pool_settings.max_size,
             workers = settings.workers,
+            replicas = replica_count,
             "claimtrail listening on http://{address}"
         );
         // The first SIGTERM or SIGINT stops accepting and lets the requests

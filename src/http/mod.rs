@@ -11,6 +11,8 @@ pub mod pagination;
 pub mod problem;
 pub mod protocol_errors;
 pub mod rate_limit;
+pub mod read_conn;
+pub mod read_your_writes;
 pub mod server;
 pub mod token_cache;
 pub mod ui;

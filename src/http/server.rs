@@ -1,6 +1,7 @@
 //! Wires the HTTP layer to storage and runs the server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_http::{HttpService, KeepAlive, error::DispatchError};
@@ -16,12 +17,19 @@ use crate::http;
 use crate::http::protocol_errors::{ProblemStream, SECURITY_HEADERS};
 use crate::http::rate_limit::WriteLimiter;
 use crate::http::token_cache::TokenCache;
+use crate::storage::notifications::Notifications;
 use crate::storage::pool::DbPool;
 use crate::storage::query_count;
+use crate::storage::replicas::Database;
 
 /// Shared by every request.
 pub struct AppState {
+    /// The primary's pool: every write, and every read inside one.
     pub pool: DbPool,
+    /// The primary and the replicas plain reads may use (see `ReadConn`).
+    pub database: Arc<Database>,
+    /// What other instances say through the database.
+    pub notifications: Arc<Notifications>,
     pub limits: Limits,
     /// Reads without a token are allowed.
     pub public_reads: bool,
@@ -66,17 +74,21 @@ pub struct HttpSettings {
 /// Builds the server on an already bound listener (tests bind port 0).
 pub fn build_server(
     listener: TcpListener,
-    pool: DbPool,
+    database: Arc<Database>,
+    notifications: Arc<Notifications>,
     settings: &HttpSettings,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
-        pool,
+        pool: database.primary().clone(),
+        database,
+        notifications,
         limits: settings.limits.clone(),
         public_reads: settings.public_reads,
         tokens: TokenCache::new(settings.token_cache_ttl),
         write_limiter: WriteLimiter::new(settings.write_rate, settings.write_burst),
         log_verifier_key: settings.log_verifier_key.clone(),
     });
+    forget_revoked_tokens(state.clone());
     let max_body = settings.limits.max_body_bytes;
     let server_timing = settings.server_timing;
     let app = move || {
@@ -142,6 +154,7 @@ pub fn build_server(
                     Ok(res)
                 }
             })
+            .wrap(middleware::from_fn(http::read_your_writes::mark_positions))
             .wrap(TracingLogger::default())
             .configure(http::configure)
             .default_service(web::to(http::not_found))
@@ -183,4 +196,25 @@ pub fn build_server(
         .disable_signals()
         .run();
     Ok(server)
+}
+
+/// Drops each token another instance (or the CLI) revokes from this
+/// instance's cache as the database announces it.
+/// The task ends with the server's state.
+fn forget_revoked_tokens(state: web::Data<AppState>) {
+    let mut revocations = state.notifications.revocations();
+    let state = Arc::downgrade(&state.into_inner());
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let heard = revocations.recv().await;
+            let Some(state) = state.upgrade() else { return };
+            match heard {
+                Ok(token_id) => state.tokens.forget(token_id),
+                // Some were missed: forget them all, to be safe.
+                Err(RecvError::Lagged(_)) => state.tokens.clear(),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }

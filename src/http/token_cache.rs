@@ -10,9 +10,10 @@ use crate::storage::users::AuthUser;
 
 /// Tokens recently found valid, so that a busy client costs one database
 /// lookup per `ttl` instead of one per request (a third of a cheap read).
-/// Unknown tokens are never cached. Revoking a token through the API clears
-/// the cache of the instance that revoked it; elsewhere (the CLI, another
-/// instance) a revoked token stops working within `ttl`.
+/// Unknown tokens are never cached. A revoked token is forgotten at once by
+/// every instance, through the database's notifications, wherever it was
+/// revoked (the API, the CLI); should notifications be down, it stops
+/// working within `ttl`.
 ///
 /// Entries are found by the first 8 bytes of the token's SHA-256 and then
 /// checked against the whole digest in constant time (`subtle`): lookup
@@ -72,6 +73,15 @@ impl TokenCache {
         entries.insert(cache_key(&hash), (hash, user, Instant::now()));
     }
 
+    /// Drops a revoked token, whichever instance revoked it (the database
+    /// tells every instance; see `storage::notifications`).
+    pub fn forget(&self, token_id: i64) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (_, user, _)| user.token_id != token_id);
+    }
+
     pub fn clear(&self) {
         self.entries
             .lock()
@@ -102,6 +112,17 @@ mod tests {
         assert!(cache.get(&[2; 32]).is_none());
         cache.clear();
         assert!(cache.get(&[1; 32]).is_none());
+        cache.put([1; 32], user());
+        cache.put(
+            [3; 32],
+            AuthUser {
+                token_id: 8,
+                ..user()
+            },
+        );
+        cache.forget(7);
+        assert!(cache.get(&[1; 32]).is_none(), "forgotten");
+        assert_eq!(cache.get(&[3; 32]).map(|u| u.token_id), Some(8));
         cache.put([1; 32], user());
         std::thread::sleep(Duration::from_millis(60));
         assert!(cache.get(&[1; 32]).is_none(), "expired");

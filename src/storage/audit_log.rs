@@ -138,6 +138,7 @@ pub async fn integrate(
         .bind::<Text, _>(&note)
         .execute(conn)
         .await?;
+        super::notifications::log_grew(conn, to as i64).await?;
         Ok(Some(Integrated {
             from: hashed,
             to,

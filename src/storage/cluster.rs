@@ -188,6 +188,52 @@ impl Cluster {
         if options.must_exist && !holds_cluster(data_dir) {
             return Err(NoCluster(data_dir.to_owned()).into());
         }
+        let cluster = Cluster::prepare(data_dir, options)?;
+        if !cluster.pgdata.join("PG_VERSION").is_file() {
+            cluster.initdb()?;
+        }
+        Ok(cluster)
+    }
+
+    /// Prepares a streaming replica of the server at `primary_url` (a
+    /// superuser's connection string) in `data_dir`, copying the primary
+    /// with `pg_basebackup -R` on first use: the copy holds the standby
+    /// signal and the primary's address, so it replays the primary's WAL
+    /// as it streams. It runs like any cluster: its own socket folder, no
+    /// TCP port, read-only queries. The copy makes and then uses the
+    /// replication slot `slot` on the primary, which keeps the WAL the
+    /// replica has not received yet (without one, a busy primary removed
+    /// WAL while the copy was still streaming it); whoever removes the
+    /// replica drops the slot.
+    pub fn open_replica(
+        data_dir: &Path,
+        primary_url: &str,
+        slot: &str,
+        options: ClusterOptions,
+    ) -> anyhow::Result<Cluster> {
+        let cluster = Cluster::prepare(data_dir, options)?;
+        if !cluster.pgdata.join("PG_VERSION").is_file() {
+            fs::create_dir_all(&cluster.pgdata)?;
+            fs::set_permissions(&cluster.pgdata, fs::Permissions::from_mode(0o700))?;
+            chown_to(&cluster.pgdata, cluster.run_as.as_ref())?;
+            let out = cluster
+                .server_command("pg_basebackup")
+                .arg("-D")
+                .arg(&cluster.pgdata)
+                .args(["-R", "-X", "stream", "-c", "fast", "-C", "-S", slot])
+                .args(["-d", primary_url])
+                .stdin(Stdio::null())
+                .output()
+                .context("running pg_basebackup")?;
+            check_output("pg_basebackup", &out)?;
+            tracing::info!(pgdata = %cluster.pgdata.display(), "replica copied from its primary");
+        }
+        Ok(cluster)
+    }
+
+    /// The folders of a cluster in `data_dir`, made if missing; no server
+    /// files yet.
+    fn prepare(data_dir: &Path, options: ClusterOptions) -> anyhow::Result<Cluster> {
         let bin_dir = find_server_binaries()?;
         let run_as = cluster_user()?;
         fs::create_dir_all(data_dir)
@@ -239,9 +285,6 @@ impl Cluster {
             options,
             started_here: false,
         };
-        if !cluster.pgdata.join("PG_VERSION").is_file() {
-            cluster.initdb()?;
-        }
         Ok(cluster)
     }
 
@@ -378,6 +421,10 @@ impl Cluster {
         );
         if self.options.throwaway {
             settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+            // A copy for a replica streams the WAL from its start before
+            // its slot holds it; meanwhile a checkpoint (test databases are
+            // copied through the WAL) could remove it.
+            settings.push_str("wal_keep_size = 512MB\n");
         } else if let Some(mb) =
             shared_buffers_mb(&fs::read_to_string("/proc/meminfo").unwrap_or_default())
         {

@@ -178,6 +178,7 @@ pub async fn revoke_token(
             .await
             .optional()?
             .ok_or_else(|| AppError::not_found(format!("token {token_id}")))?;
+        super::notifications::token_revoked(conn, info.id).await?;
         events::record(
             conn,
             ctx,

@@ -247,7 +247,7 @@ async fn superuser_sql(app: &TestApp, statements: &[String]) {
     }
 }
 
-fn cli_verify(app: &TestApp, key: &str, checkpoint: Option<&std::path::Path>) -> Output {
+pub(crate) fn cli_verify(app: &TestApp, key: &str, checkpoint: Option<&std::path::Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_claimtrail"));
     cmd.args([
         "audit",
@@ -263,7 +263,7 @@ fn cli_verify(app: &TestApp, key: &str, checkpoint: Option<&std::path::Path>) ->
     cmd.env_remove("DATABASE_URL").output().unwrap()
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

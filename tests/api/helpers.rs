@@ -19,6 +19,8 @@ use claimtrail::http::server::{self as app, HttpSettings, Limits};
 use claimtrail::sequencer::{self, SequencerSettings};
 use claimtrail::storage::cluster::{Cluster, ClusterLocale, ClusterOptions, quote_ident};
 use claimtrail::storage::events::AuditContext;
+use claimtrail::storage::notifications::Notifications;
+use claimtrail::storage::replicas::{Database, ReplicaSettings};
 use claimtrail::storage::{migrate, pool, privileges, users};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::{Response, StatusCode};
@@ -40,6 +42,9 @@ struct DatabaseServer {
     /// role (the tests cannot know its other roles' passwords).
     app_url_for: Box<dyn Fn(&str) -> String + Send + Sync>,
     template: String,
+    /// The throwaway cluster's superuser connection string and server
+    /// binaries, from which replicas are copied (none on an external server).
+    replica_source: Option<String>,
     /// Databases on an external server are dropped after each test.
     external: bool,
     /// Closing this pipe (at process exit) tells the watchdog to stop the
@@ -73,6 +78,7 @@ fn start_server() -> DatabaseServer {
                 url_for: Box::new(move |db| with_database(&base, db)),
                 app_url_for: Box::new(move |db| with_database(&app_base, db)),
                 template: template.clone(),
+                replica_source: None,
                 external: true,
                 _watchdog: None,
             };
@@ -146,6 +152,7 @@ fn start_throwaway_cluster(template: String) -> DatabaseServer {
         url_for: Box::new(move |db| with_database(&cluster_url, db)),
         app_url_for: Box::new(move |db| with_database(&app_url, db)),
         template,
+        replica_source: Some(cluster.database_url("postgres")),
         external: false,
         _watchdog: stdin,
     }
@@ -182,11 +189,22 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     database: String,
+    /// What another instance of the service needs to join this one.
+    instance: InstanceConfig,
+    /// Only the first instance drops the database (on an external server).
     external: bool,
 }
 
+/// One service instance's connection to the test's database.
+#[derive(Clone)]
+struct InstanceConfig {
+    app_url: String,
+    options: TestOptions,
+    log_signer: Arc<LogSigner>,
+}
+
 /// What a test may change about the app it spawns.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TestOptions {
     /// Writes per second per token; 0 (the default in tests) is no limit.
     pub write_rate: u32,
@@ -194,6 +212,9 @@ pub struct TestOptions {
     pub pool_size: usize,
     pub pool_wait: Duration,
     pub statement_timeout: Duration,
+    /// Streaming replicas reads may use.
+    pub replicas: Vec<Arc<TestReplica>>,
+    pub replica_settings: ReplicaSettings,
 }
 
 impl Default for TestOptions {
@@ -204,6 +225,12 @@ impl Default for TestOptions {
             pool_size: 8,
             pool_wait: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(30),
+            replicas: Vec::new(),
+            replica_settings: ReplicaSettings {
+                max_lag: Duration::from_secs(60),
+                check_interval: Duration::from_millis(50),
+                connect_timeout: Duration::from_millis(500),
+            },
         }
     }
 }
@@ -232,55 +259,20 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     .expect("creating the test database");
     let database_url = (server.url_for)(&database);
 
-    let db_pool = pool::build_pool(
-        &(server.app_url_for)(&database),
-        &pool::PoolSettings {
-            max_size: options.pool_size,
-            wait_timeout: options.pool_wait,
-            statement_timeout: options.statement_timeout,
-        },
-    )
-    .expect("building the pool");
-    let log_signer = Arc::new(
-        LogSigner::from_key(&LogSigner::generate("claimtrail.test/log").unwrap()).unwrap(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a random port");
-    let port = listener.local_addr().unwrap().port();
-    let settings = HttpSettings {
-        limits: Limits {
-            max_body_bytes: TEST_MAX_BODY_BYTES,
-            max_body_chars: TEST_MAX_ARTICLE_CHARS,
-            max_import_bytes: TEST_MAX_IMPORT_BYTES,
-            diff_timeout: Duration::from_millis(250),
-            duplicate_threshold: 0.5,
-        },
-        workers: 2,
-        shutdown_timeout: Duration::from_secs(1),
-        public_reads: false,
-        server_timing: true,
-        // Long enough that statement counts never depend on timing.
-        token_cache_ttl: Duration::from_secs(600),
-        write_rate: options.write_rate,
-        write_burst: options.write_burst,
-        log_verifier_key: log_signer.verifier_key().to_owned(),
+    let instance = InstanceConfig {
+        app_url: (server.app_url_for)(&database),
+        log_signer: Arc::new(
+            LogSigner::from_key(&LogSigner::generate("claimtrail.test/log").unwrap()).unwrap(),
+        ),
+        options,
     };
-    let server =
-        app::build_server(listener, db_pool.clone(), &settings).expect("building the server");
-    tokio::spawn(server);
-    // The sequencer runs often, so that tests wait little for the log.
-    sequencer::spawn(
-        db_pool,
-        log_signer,
-        SequencerSettings {
-            interval: Duration::from_millis(50),
-            max_batch: 10_000,
-        },
-    );
+    let address = start_instance(&instance, &database);
     let mut app = TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        address,
         client: reqwest::Client::new(),
         database_url,
         database,
+        instance,
         external: server_is_external(),
     };
     let admin = app.token_for("admin", Role::Admin).await;
@@ -652,4 +644,258 @@ fn article_post(story_id: i64, url: &str, body: &str) -> Value {
         "url": url, "outlet": "Test Wire", "headline": "A headline",
         "published_at": "2026-11-20T09:00:00Z", "body": body, "story_id": story_id
     })
+}
+
+/// Starts one instance of the service (server, sequencer, replica monitor,
+/// notification listener) on the test's database; returns its address.
+fn start_instance(instance: &InstanceConfig, database: &str) -> String {
+    let options = &instance.options;
+    let pool_settings = pool::PoolSettings {
+        max_size: options.pool_size,
+        wait_timeout: options.pool_wait,
+        statement_timeout: options.statement_timeout,
+    };
+    let db_pool = pool::build_pool(&instance.app_url, &pool_settings).expect("building the pool");
+    let replicas = options
+        .replicas
+        .iter()
+        .map(|r| {
+            let url = r.app_url_for(database);
+            let pool = pool::build_pool(&url, &pool_settings).expect("building a replica pool");
+            (url, pool)
+        })
+        .collect();
+    let database = Arc::new(Database::new(
+        db_pool.clone(),
+        replicas,
+        options.replica_settings,
+    ));
+    database.clone().spawn_monitor();
+    let notifications = Arc::new(Notifications::default());
+    notifications
+        .clone()
+        .spawn_listener(instance.app_url.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a random port");
+    let port = listener.local_addr().unwrap().port();
+    let settings = HttpSettings {
+        limits: Limits {
+            max_body_bytes: TEST_MAX_BODY_BYTES,
+            max_body_chars: TEST_MAX_ARTICLE_CHARS,
+            max_import_bytes: TEST_MAX_IMPORT_BYTES,
+            diff_timeout: Duration::from_millis(250),
+            duplicate_threshold: 0.5,
+        },
+        workers: 2,
+        shutdown_timeout: Duration::from_secs(1),
+        public_reads: false,
+        server_timing: true,
+        // Long enough that statement counts never depend on timing.
+        token_cache_ttl: Duration::from_secs(600),
+        write_rate: options.write_rate,
+        write_burst: options.write_burst,
+        log_verifier_key: instance.log_signer.verifier_key().to_owned(),
+    };
+    let server = app::build_server(listener, database, notifications, &settings)
+        .expect("building the server");
+    tokio::spawn(server);
+    // The sequencer runs often, so that tests wait little for the log.
+    sequencer::spawn(
+        db_pool,
+        instance.log_signer.clone(),
+        SequencerSettings {
+            interval: Duration::from_millis(50),
+            max_batch: 10_000,
+        },
+    );
+    format!("http://127.0.0.1:{port}")
+}
+
+impl TestApp {
+    /// Another instance of the service on the same database (its own pool,
+    /// sequencer, token cache and listener), as `serve` run twice would be.
+    /// It answers the same tokens.
+    pub fn another_instance(&self) -> TestApp {
+        TestApp {
+            address: start_instance(&self.instance, &self.database),
+            client: self.client.clone(),
+            database_url: self.database_url.clone(),
+            database: self.database.clone(),
+            instance: self.instance.clone(),
+            external: false,
+        }
+    }
+
+    /// `/healthz`'s report of the replicas.
+    pub async fn replica_states(&self) -> Vec<String> {
+        let health: Value = self
+            .client
+            .get(format!("{}/healthz", self.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        health["replicas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["state"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Waits (up to 30 s) until `/healthz` reports every replica in `state`.
+    pub async fn wait_replicas(&self, state: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let states = self.replica_states().await;
+            if states.iter().all(|s| s == state) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "replicas did not become {state}: {states:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A streaming replica of the test cluster (`pg_basebackup -R` into a
+/// folder of its own, its own unix socket), stopped and removed on drop.
+pub struct TestReplica {
+    cluster: std::sync::Mutex<Cluster>,
+    /// Its replication slot on the test cluster.
+    slot: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestReplica {
+    /// Copies the test cluster and starts the copy as its replica. Call
+    /// outside the test's runtime or with `spawn_blocking`: it waits on
+    /// processes.
+    pub async fn start() -> Arc<TestReplica> {
+        let source = server()
+            .replica_source
+            .clone()
+            .expect("replicas are made of the throwaway test cluster; unset DATABASE_URL");
+        tokio::task::spawn_blocking(move || {
+            // One copy at a time: each forces a checkpoint, which could
+            // remove WAL another copy still streams.
+            static COPYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _copying = COPYING.lock().unwrap_or_else(|e| e.into_inner());
+            let dir = tempfile::Builder::new()
+                .prefix("claimtrail-replica-")
+                .tempdir_in("/tmp")
+                .expect("creating a temporary folder");
+            std::fs::set_permissions(
+                dir.path(),
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+            )
+            .unwrap();
+            static NEXT_SLOT: AtomicU32 = AtomicU32::new(1);
+            let slot = format!(
+                "test_replica_{}_{}",
+                std::process::id(),
+                NEXT_SLOT.fetch_add(1, Ordering::Relaxed)
+            );
+            let mut cluster = Cluster::open_replica(
+                dir.path(),
+                &source,
+                &slot,
+                ClusterOptions {
+                    throwaway: true,
+                    locale: ClusterLocale::C,
+                    must_exist: true,
+                },
+            )
+            .expect("copying the test cluster");
+            cluster.start().expect("starting the replica");
+            Arc::new(TestReplica {
+                cluster: std::sync::Mutex::new(cluster),
+                slot,
+                _dir: dir,
+            })
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A connection string for `database` on the replica, as the service's role.
+    pub fn app_url_for(&self, database: &str) -> String {
+        self.cluster
+            .lock()
+            .unwrap()
+            .database_url_as(database, privileges::APP_ROLE)
+    }
+
+    async fn run(&self, sql: &str) {
+        let url = self.cluster.lock().unwrap().database_url("postgres");
+        let mut conn = AsyncPgConnection::establish(&url)
+            .await
+            .expect("connecting to the replica");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Stops replaying the primary's WAL: the replica answers, with old
+    /// data. Returns once replay has stopped (a pause is only requested
+    /// at first).
+    pub async fn pause(&self) {
+        self.run("SELECT pg_wal_replay_pause()").await;
+        let url = self.cluster.lock().unwrap().database_url("postgres");
+        let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct PauseState {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            state: String,
+        }
+        loop {
+            let now: PauseState =
+                diesel::sql_query("SELECT pg_get_wal_replay_pause_state() AS state")
+                    .get_result(&mut conn)
+                    .await
+                    .unwrap();
+            if now.state == "paused" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub async fn resume(&self) {
+        self.run("SELECT pg_wal_replay_resume()").await;
+    }
+
+    /// Stops the replica's server (fast shutdown).
+    pub async fn stop(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.cluster.lock().unwrap().stop().expect("stopping"))
+            .await
+            .unwrap();
+    }
+
+    pub async fn restart(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.cluster.lock().unwrap().start().expect("starting"))
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for TestReplica {
+    fn drop(&mut self) {
+        let cluster = self.cluster.get_mut().unwrap_or_else(|e| e.into_inner());
+        if cluster.started_here() {
+            let _ = cluster.stop();
+        }
+        // Stopped, it no longer uses its slot: drop it, or the test
+        // cluster would keep WAL for it until the test binary ends.
+        if let Some(source) = server().replica_source.clone() {
+            let drop_slot = format!("SELECT pg_drop_replication_slot('{}')", self.slot);
+            let _ = std::thread::spawn(move || run_admin(&source, &[drop_slot])).join();
+        }
+    }
 }

@@ -394,7 +394,7 @@ async fn the_timeline_replays_a_story_with_diffs_inline() {
 }
 
 /// Reads Server-Sent Events until `count` events arrived; returns (id, event) pairs.
-async fn read_events(mut res: reqwest::Response, count: usize) -> Vec<(i64, String)> {
+pub(crate) async fn read_events(mut res: reqwest::Response, count: usize) -> Vec<(i64, String)> {
     let mut buffer = String::new();
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

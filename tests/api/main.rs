@@ -14,6 +14,7 @@ mod hardening;
 mod helpers;
 mod history;
 mod import;
+mod instances;
 #[path = "../common/lock_wait.rs"]
 mod lock_wait;
 mod openapi;
@@ -21,6 +22,7 @@ mod pages;
 mod pagination;
 mod pool;
 mod queries;
+mod replicas;
 mod revisions;
 mod search;
 mod speakers;

@@ -11,6 +11,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::{AsOfQuery, JsonBody, OptionalJsonBody};
 use crate::http::handlers::diffs::{DiffQuery, RevisionMeta, wants_unified};
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::articles::{self, PostOutcome};
@@ -203,14 +204,13 @@ pub async fn extract(
     ),
 )]
 pub async fn get(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<AsOfQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let at = query.at()?;
-    let mut conn = state.pool.get().await?;
     let article = match at {
         Some(at) => articles::as_of(&mut conn, id.into_inner(), at).await?,
         None => articles::get(&mut conn, id.into_inner()).await?,
@@ -228,14 +228,13 @@ pub async fn get(
     ),
 )]
 pub async fn revisions(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let page = articles::revisions(&mut conn, id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -250,13 +249,12 @@ pub async fn revisions(
     ),
 )]
 pub async fn revision(
-    state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(i64, i32)>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let (id, n) = path.into_inner();
-    let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(articles::revision(&mut conn, id, n).await?))
 }
 
@@ -323,6 +321,7 @@ pub async fn diff(
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<ArticleDiffQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
@@ -337,7 +336,6 @@ pub async fn diff(
     }
     let unified_only = wants_unified(&req, query.format.as_deref())?;
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
     let (old, new) = articles::revision_pair(&mut conn, id, query.from, query.to).await?;
     drop(conn);
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::http::auth::Caller;
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::audit_log::{self, InclusionProof};
 
@@ -22,12 +23,8 @@ const TEXT: &str = "text/plain; charset=utf-8";
         (status = 200, description = "The latest signed checkpoint: a c2sp.org/tlog-checkpoint (origin, tree size, base64 root hash) in a c2sp.org/signed-note with the log's Ed25519 signature", content((String = "text/plain"))),
     ),
 )]
-pub async fn checkpoint(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, AppError> {
+pub async fn checkpoint(caller: Caller, mut conn: ReadConn) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
-    let mut conn = state.pool.get().await?;
     let latest = audit_log::latest_checkpoint(&mut conn)
         .await?
         .ok_or_else(|| {
@@ -103,14 +100,13 @@ impl InclusionProofBody {
     ),
 )]
 pub async fn event_proof(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<ProofQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
     let proof = audit_log::inclusion_proof(&mut conn, id, query.tree_size).await?;
     Ok(HttpResponse::Ok().json(InclusionProofBody::new(proof)))
 }
@@ -146,12 +142,11 @@ pub struct ConsistencyProofBody {
     ),
 )]
 pub async fn consistency(
-    state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ConsistencyQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
-    let mut conn = state.pool.get().await?;
     let (to, hashes) = audit_log::consistency_proof(&mut conn, query.from, query.to).await?;
     Ok(HttpResponse::Ok().json(ConsistencyProofBody {
         from: query.from,
@@ -203,10 +198,10 @@ pub struct StoryProofsBody {
     ),
 )]
 pub async fn story_proofs(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<StoryProofQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let story_id = id.into_inner();
@@ -218,7 +213,6 @@ pub async fn story_proofs(
     if after < 0 {
         return Err(AppError::invalid("after", "must be at least 0"));
     }
-    let mut conn = state.pool.get().await?;
     if !crate::storage::stories::exists(&mut conn, story_id).await? {
         return Err(AppError::not_found(format!("story {story_id}")));
     }

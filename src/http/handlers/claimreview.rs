@@ -9,6 +9,7 @@ use crate::domain::claimreview::items;
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::claimreview::{self, ImportReport};
 
@@ -26,16 +27,15 @@ const MAX_ITEMS: usize = 1_000;
 )]
 pub async fn export(
     req: HttpRequest,
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let base = {
         let info = req.connection_info();
         format!("{}://{}", info.scheme(), info.host())
     };
-    let mut conn = state.pool.get().await?;
     let document = claimreview::export(&mut conn, id.into_inner(), &base).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/ld+json")

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::{AsOfQuery, IfMatchHeader, JsonBody, time_param};
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::claims::{self, ClaimFilter, ClaimView};
@@ -100,14 +101,13 @@ struct CreatedClaim {
     ),
 )]
 pub async fn get(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<AsOfQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let at = query.at()?;
-    let mut conn = state.pool.get().await?;
     if let Some(at) = at {
         let claim = claims::as_of(&mut conn, id.into_inner(), at).await?;
         return Ok(HttpResponse::Ok().json(ClaimReading::AsOf(Box::new(claim))));
@@ -239,9 +239,9 @@ pub struct ListQuery {
     ),
 )]
 pub async fn list(
-    state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ListQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
@@ -266,7 +266,6 @@ pub async fn list(
     {
         return Err(AppError::invalid("said_to", "must be later than said_from"));
     }
-    let mut conn = state.pool.get().await?;
     let page = claims::list(&mut conn, filter, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -281,14 +280,13 @@ pub async fn list(
     ),
 )]
 pub async fn revisions(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let page = claims::revisions(&mut conn, id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -303,13 +301,12 @@ pub async fn revisions(
     ),
 )]
 pub async fn revision(
-    state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(i64, i32)>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let (id, n) = path.into_inner();
-    let mut conn = state.pool.get().await?;
     let rev = claims::revision(&mut conn, id, n).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(rev.revision)))
@@ -337,10 +334,10 @@ pub struct SpeakerClaimsQuery {
     ),
 )]
 pub async fn list_by_speaker(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<SpeakerClaimsQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
@@ -350,7 +347,6 @@ pub async fn list_by_speaker(
         order: query.order,
     }
     .page_request()?;
-    let mut conn = state.pool.get().await?;
     let speaker = crate::storage::speakers::get(&mut conn, id.into_inner()).await?;
     let filter = ClaimFilter {
         speaker_id: Some(speaker.id),

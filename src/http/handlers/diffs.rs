@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::domain::diff::{Alignment, TextOp, split_lines, unified};
 use crate::error::AppError;
 use crate::http::auth::Caller;
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::articles::ArticleView;
 use crate::storage::claims::{self, ClaimRevisionView};
@@ -198,13 +199,13 @@ pub async fn claim_diff(
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<DiffQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
     DiffQuery::check_revisions(query.from, query.to)?;
     let unified_only = wants_unified(&req, query.format.as_deref())?;
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
     let (old, new) = claims::revision_pair(&mut conn, id, query.from, query.to).await?;
     drop(conn);
 

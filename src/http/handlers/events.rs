@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::time_param;
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::events::{self, EventFilter};
@@ -44,9 +45,9 @@ pub struct EventQuery {
     ),
 )]
 pub async fn list(
-    state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<EventQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let q = query.into_inner();
@@ -71,7 +72,6 @@ pub async fn list(
         since: time_param("since", q.since.as_deref())?,
         until: time_param("until", q.until.as_deref())?,
     };
-    let mut conn = state.pool.get().await?;
     let page = events::list(&mut conn, filter, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -86,18 +86,21 @@ pub struct StreamQuery {
     after: Option<i64>,
 }
 
-/// How often the stream looks for new events.
+/// How often a stream looks for new events while the database's
+/// notifications are down (otherwise it waits to be told).
 const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
-const HEARTBEAT_POLLS: u32 = 30;
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// `GET /v1/events/stream`: the audit log as Server-Sent Events, in the
 /// transparency log's order, as events join it (within the merge delay).
 /// Each event's `id` is its leaf index, and the log only grows at its end,
 /// so a client that reconnects with `Last-Event-ID` resumes exactly after
-/// the last event it saw and misses none. The caller's token is checked
-/// again at least once per token-cache period; once it is revoked the
-/// stream sends a last `closed` event and ends.
+/// the last event it saw and misses none. Every instance's streams wake
+/// when the database announces a new checkpoint, whichever instance wrote
+/// the events (they poll twice a second while announcements are down).
+/// Once the caller's token is revoked, wherever that happens, the stream
+/// sends a last `closed` event and ends.
 #[utoipa::path(
     get,
     path = "/v1/events/stream",
@@ -131,25 +134,32 @@ pub async fn stream(
         state: web::Data<AppState>,
         story: Option<i64>,
         after: i64,
-        idle: u32,
         first: bool,
-        /// The caller's token, checked again at least once per token-cache
-        /// period: revoking it ends the stream.
+        growth: tokio::sync::watch::Receiver<i64>,
+        revocations: tokio::sync::broadcast::Receiver<i64>,
+        last_sent: std::time::Instant,
+        /// The caller's token: revoking it ends the stream. Revocations are
+        /// announced; while announcements are down the token is checked
+        /// again once per token-cache period.
         token_id: Option<i64>,
         checked: std::time::Instant,
         closed: bool,
     }
     let cursor = Cursor {
         token_id: caller.user.as_ref().map(|u| u.token_id),
+        growth: state.notifications.log_growth(),
+        revocations: state.notifications.revocations(),
         state,
         story: query.story,
         after: start,
-        idle: 0,
         first: true,
+        last_sent: std::time::Instant::now(),
         checked: std::time::Instant::now(),
         closed: false,
     };
+    const CLOSED: &[u8] = b"event: closed\ndata: {\"reason\":\"the token was revoked\"}\n\n";
     let body = futures_util::stream::unfold(cursor, |mut c| async move {
+        use tokio::sync::broadcast::error::TryRecvError;
         if c.first {
             c.first = false;
             return Some((
@@ -161,29 +171,40 @@ pub async fn stream(
             return None;
         }
         loop {
-            let recheck = c.state.tokens.ttl().clamp(
-                std::time::Duration::from_millis(500),
-                std::time::Duration::from_secs(2),
-            );
-            if let Some(token_id) = c.token_id
-                && c.checked.elapsed() >= recheck
-            {
-                let live = match c.state.pool.get().await {
-                    Ok(mut conn) => users::token_is_live(&mut conn, token_id).await.ok(),
-                    Err(_) => None,
-                };
-                // A database that cannot answer is not a revocation.
-                if live == Some(false) {
-                    c.closed = true;
-                    return Some((
-                        Ok(web::Bytes::from_static(
-                            b"event: closed\ndata: {\"reason\":\"the token was revoked\"}\n\n",
-                        )),
-                        c,
-                    ));
+            let listening = c.state.notifications.is_listening();
+            if let Some(token_id) = c.token_id {
+                let mut missed = false;
+                loop {
+                    match c.revocations.try_recv() {
+                        Ok(id) if id == token_id => {
+                            c.closed = true;
+                            return Some((Ok(web::Bytes::from_static(CLOSED)), c));
+                        }
+                        Ok(_) => {}
+                        Err(TryRecvError::Lagged(_)) => missed = true,
+                        Err(_) => break,
+                    }
                 }
-                c.checked = std::time::Instant::now();
+                let recheck = c.state.tokens.ttl().clamp(
+                    std::time::Duration::from_millis(500),
+                    std::time::Duration::from_secs(2),
+                );
+                if missed || (!listening && c.checked.elapsed() >= recheck) {
+                    let live = match c.state.pool.get().await {
+                        Ok(mut conn) => users::token_is_live(&mut conn, token_id).await.ok(),
+                        Err(_) => None,
+                    };
+                    // A database that cannot answer is not a revocation.
+                    if live == Some(false) {
+                        c.closed = true;
+                        return Some((Ok(web::Bytes::from_static(CLOSED)), c));
+                    }
+                    c.checked = std::time::Instant::now();
+                }
             }
+            // Marked seen before the query: growth announced while it runs
+            // wakes the wait below at once.
+            c.growth.borrow_and_update();
             let found = match c.state.pool.get().await {
                 Ok(mut conn) => events::after_leaf(&mut conn, c.story, c.after, 200)
                     .await
@@ -193,7 +214,7 @@ pub async fn stream(
             let items = found.unwrap_or_default();
             if let Some(last) = items.last().and_then(|e| e.leaf_index) {
                 c.after = last;
-                c.idle = 0;
+                c.last_sent = std::time::Instant::now();
                 let mut chunk = String::new();
                 for e in &items {
                     let data = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
@@ -205,10 +226,20 @@ pub async fn stream(
                 }
                 return Some((Ok(web::Bytes::from(chunk)), c));
             }
-            tokio::time::sleep(POLL).await;
-            c.idle += 1;
-            if c.idle >= HEARTBEAT_POLLS {
-                c.idle = 0;
+            let wait = if listening { HEARTBEAT } else { POLL };
+            let wait = wait.min(HEARTBEAT.saturating_sub(c.last_sent.elapsed()));
+            tokio::select! {
+                _ = c.growth.changed() => {}
+                heard = c.revocations.recv(), if c.token_id.is_some() => {
+                    if let Ok(id) = heard && Some(id) == c.token_id {
+                        c.closed = true;
+                        return Some((Ok(web::Bytes::from_static(CLOSED)), c));
+                    }
+                }
+                () = tokio::time::sleep(wait) => {}
+            }
+            if c.last_sent.elapsed() >= HEARTBEAT {
+                c.last_sent = std::time::Instant::now();
                 return Some((Ok(web::Bytes::from_static(b": heartbeat\n\n")), c));
             }
         }

@@ -4,8 +4,11 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::http::server::AppState;
+use crate::storage::replicas::ReplicaReport;
 
-/// Healthy means the database answers a query, not merely that we run.
+/// Healthy means the primary answers a query, not merely that we run. The
+/// replicas are reported as the last check found them: a replica out of
+/// rotation makes reads go to the primary, not the service unhealthy.
 #[utoipa::path(
     get,
     path = "/healthz",
@@ -24,6 +27,7 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
     Ok(HttpResponse::Ok().json(Health {
         status: "ok",
         database: "ok",
+        replicas: state.database.report(),
     }))
 }
 
@@ -31,5 +35,8 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
 pub struct Health {
     /// Always `ok` (a failing check is a 503 problem).
     status: &'static str,
+    /// The primary.
     database: &'static str,
+    /// Each configured replica (none: every read goes to the primary).
+    replicas: Vec<ReplicaReport>,
 }

@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::{IfMatchHeader, JsonBody};
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::relations;
@@ -116,14 +117,13 @@ pub async fn create_review(
     ),
 )]
 pub async fn list_reviews(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = page.page_request_in(SortOrder::Desc)?;
-    let mut conn = state.pool.get().await?;
     let page = reviews::list_reviews(&mut conn, id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -176,14 +176,13 @@ pub async fn add_comment(
     ),
 )]
 pub async fn list_comments(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let page = reviews::list_comments(&mut conn, id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -255,9 +254,9 @@ pub struct QueueQuery {
     ),
 )]
 pub async fn queue(
-    state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<QueueQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
@@ -273,7 +272,6 @@ pub async fn queue(
         assignee: query.assignee,
         status: query.status,
     };
-    let mut conn = state.pool.get().await?;
     let page =
         reviews::review_queue(&mut conn, filter, query.sort.unwrap_or_default(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
@@ -318,14 +316,13 @@ pub async fn add_relation(
     ),
 )]
 pub async fn list_relations(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let page = relations::of_claim(&mut conn, id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }

@@ -7,7 +7,7 @@ use crate::domain::claim::{ClaimKind, ClaimStatus};
 use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::pagination::{PageBody, decode_cursor, encode_cursor};
-use crate::http::server::AppState;
+use crate::http::read_conn::ReadConn;
 use crate::storage::SortOrder;
 use crate::storage::search::{self, SearchFilter};
 
@@ -44,9 +44,9 @@ pub struct SearchQuery {
     ),
 )]
 pub async fn search(
-    state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<SearchQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
@@ -104,7 +104,6 @@ pub async fn search(
             }
         },
     };
-    let mut conn = state.pool.get().await?;
     let page = search::search(&mut conn, q, &filter, limit, offset).await?;
     Ok(HttpResponse::Ok().json(PageBody {
         items: page.items,

@@ -14,6 +14,7 @@ use crate::http::extract::JsonBody;
 use crate::http::handlers::diffs::{FieldChange, RevisionMeta};
 use crate::http::normalized::WithNormalized;
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::models::{Speaker, SpeakerRevisionRow};
@@ -64,12 +65,11 @@ pub async fn create(
     ),
 )]
 pub async fn get(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
-    let mut conn = state.pool.get().await?;
     let speaker = speakers::get(&mut conn, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(speaker.revision)))
@@ -136,14 +136,13 @@ pub async fn patch(
     ),
 )]
 pub async fn revisions(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let page = speakers::revisions(&mut conn, id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -161,13 +160,12 @@ pub async fn revisions(
     ),
 )]
 pub async fn revision(
-    state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(i64, i32)>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let (id, n) = path.into_inner();
-    let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(speakers::revision(&mut conn, id, n).await?))
 }
 
@@ -191,14 +189,13 @@ struct SpeakerDiff {
     ),
 )]
 pub async fn diff(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<SpeakerDiffQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
     let current = speakers::get(&mut conn, id).await?.revision;
     let (from, to) = diff_range(current, query.from, query.to);
     let old = speakers::revision(&mut conn, id, from).await?;
@@ -271,9 +268,9 @@ pub struct ListQuery {
     ),
 )]
 pub async fn list(
-    state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ListQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
@@ -287,7 +284,6 @@ pub async fn list(
         kind: query.kind,
         name_contains: query.q.filter(|q| !q.trim().is_empty()),
     };
-    let mut conn = state.pool.get().await?;
     let page = speakers::list(&mut conn, filter, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }

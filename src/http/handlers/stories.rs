@@ -10,6 +10,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
 use crate::http::normalized::WithNormalized;
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::{SortOrder, stories};
 
@@ -58,12 +59,11 @@ pub async fn create(
     ),
 )]
 pub async fn get(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
-    let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(stories::get(&mut conn, id.into_inner()).await?))
 }
 
@@ -77,13 +77,12 @@ pub async fn get(
     ),
 )]
 pub async fn list(
-    state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = query.page_request()?;
-    let mut conn = state.pool.get().await?;
     let page = stories::list(&mut conn, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -110,10 +109,10 @@ pub struct StoryClaimsQuery {
     ),
 )]
 pub async fn claims_as_of(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<StoryClaimsQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let query = query.into_inner();
@@ -125,7 +124,6 @@ pub async fn claims_as_of(
     .page_request()?;
     let at = crate::http::extract::time_param("as_of", query.as_of.as_deref())?
         .unwrap_or_else(chrono::Utc::now);
-    let mut conn = state.pool.get().await?;
     let story = stories::get(&mut conn, id.into_inner()).await?;
     if story.created_at > at {
         return Err(AppError::NotFound(format!(
@@ -148,14 +146,13 @@ pub async fn claims_as_of(
     ),
 )]
 pub async fn contested(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let story = stories::get(&mut conn, id.into_inner()).await?;
     let page = crate::storage::relations::contested(&mut conn, story.id, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))

@@ -12,6 +12,7 @@ use crate::http::auth::Caller;
 use crate::http::extract::time_param;
 use crate::http::handlers::diffs::{FieldChange, TextDiffBody, claim_changes};
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::events::{self, EventFilter, EventView};
 use crate::storage::{SortOrder, claims, stories};
@@ -161,6 +162,7 @@ pub async fn timeline(
     caller: Caller,
     id: web::Path<i64>,
     query: web::Query<TimelineQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.allow_read()?;
     let q = query.into_inner();
@@ -181,7 +183,6 @@ pub async fn timeline(
         order: Some(SortOrder::Asc),
     }
     .page_request()?;
-    let mut conn = state.pool.get().await?;
     let story = stories::get(&mut conn, id.into_inner()).await?;
     let filter = EventFilter {
         story_id: Some(story.id),

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::http::auth::Caller;
 use crate::http::extract::JsonBody;
 use crate::http::pagination::{PageBody, PageParams};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::users;
@@ -59,13 +60,12 @@ pub async fn create(
     ),
 )]
 pub async fn list(
-    state: web::Data<AppState>,
     caller: Caller,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let page = users::list_users(&mut conn, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))
 }
@@ -127,14 +127,13 @@ pub async fn create_token(
     ),
 )]
 pub async fn list_tokens(
-    state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
     page: web::Query<PageParams>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Action::ManageUsers)?;
     let request = page.page_request_in(SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let user = users::get_user(&mut conn, id.into_inner()).await?;
     let page = users::list_tokens(&mut conn, user.id, request).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, request)))

@@ -14,6 +14,7 @@ use super::page::{Chrome, UiError, list_page, next_cursor, render};
 use super::session::Reviewer;
 use crate::domain::diff::Alignment;
 use crate::http::handlers::diffs::DiffQuery;
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::articles::{self, ArticleRevisionSummary, ArticleView};
@@ -115,10 +116,10 @@ pub async fn page(
     reviewer: Reviewer,
     id: web::Path<i64>,
     query: web::Query<ArticleQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, UiError> {
     let id = id.into_inner();
     DiffQuery::check_revisions(query.from, query.to)?;
-    let mut conn = state.pool.get().await?;
     let article = articles::get(&mut conn, id).await?;
     let to = query.to.unwrap_or(article.revision);
     let from = query.from.unwrap_or((to - 1).max(1));

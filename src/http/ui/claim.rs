@@ -20,6 +20,7 @@ use crate::domain::status::StatusTransition;
 use crate::domain::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppError;
 use crate::http::handlers::diffs::claim_changes;
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::claims::{self, ClaimRevisionView, ClaimView};
 use crate::storage::models::ReviewRow;
@@ -206,10 +207,10 @@ pub async fn page(
     reviewer: Reviewer,
     id: web::Path<i64>,
     query: web::Query<ClaimQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, UiError> {
     let id = id.into_inner();
     crate::http::handlers::diffs::DiffQuery::check_revisions(query.from, query.to)?;
-    let mut conn = state.pool.get().await?;
     let claim = claims::get(&mut conn, id).await?;
     let story_title = stories::get(&mut conn, claim.story_id).await?.title;
     let mut appearances = Vec::with_capacity(claim.appearances.len());

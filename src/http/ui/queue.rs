@@ -13,6 +13,7 @@ use super::page::{
 use super::session::Reviewer;
 use crate::domain::auth::Action;
 use crate::domain::claim::{AppearanceState, ClaimStatus};
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
 use crate::storage::claims::ClaimView;
@@ -81,9 +82,9 @@ fn given(field: &Option<String>) -> Option<&str> {
 }
 
 pub async fn queue(
-    state: web::Data<AppState>,
     reviewer: Reviewer,
     query: web::Query<QueueQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, UiError> {
     let q = query.into_inner();
     let story = given(&q.story)
@@ -113,7 +114,6 @@ pub async fn queue(
         assignee: assignee.clone(),
         status,
     };
-    let mut conn = state.pool.get().await?;
     let page = reviews::review_queue(&mut conn, filter, sort, request).await?;
     drop(conn);
     let next = next_cursor(request.order, page.next_after);

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::http::extract::time_param;
 use crate::http::handlers::timeline::{KINDS, actions_of_kinds, describe, entries};
 use crate::http::pagination::PageParams;
+use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::claims::{self, ClaimAsOf};
 use crate::storage::events::EventFilter;
@@ -73,6 +74,7 @@ pub async fn page(
     reviewer: Reviewer,
     id: web::Path<i64>,
     query: web::Query<TimelineQuery>,
+    mut conn: ReadConn,
 ) -> Result<HttpResponse, UiError> {
     let q = query.into_inner();
     let given = |f: &Option<String>| {
@@ -85,7 +87,6 @@ pub async fn page(
     let actions = kind.as_deref().map(actions_of_kinds).transpose()?;
     let at = as_of.as_deref().map(moment).transpose()?;
     let request = list_page(q.cursor.clone(), SortOrder::Asc)?;
-    let mut conn = state.pool.get().await?;
     let story = stories::get(&mut conn, id.into_inner()).await?;
     let as_of_claims = match at {
         Some(at) if at < story.created_at => {
