@@ -346,8 +346,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CLAIMTRAIL_REPLICA_CHECK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub replica_check_ms: u64,
     /// Milliseconds a validated token is trusted without a database lookup
-    /// (0 turns this off). A token revoked through the API stops working at
-    /// once on the instance that revoked it; revoked elsewhere, within this.
+    /// (0 turns this off). A revoked token is dropped from every instance's
+    /// cache at once (the database announces it); should the announcement
+    /// be lost, it stops working within this.
     #[arg(long, env = "CLAIMTRAIL_TOKEN_CACHE_MS", default_value_t = 2_000)]
     pub token_cache_ms: u64,
     /// Writes (POST, PATCH, DELETE) per second allowed to one token on

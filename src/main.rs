@@ -27,7 +27,7 @@ use claimtrail::storage::import::{Importer, WriterConnection};
 use claimtrail::storage::notifications::Notifications;
 use claimtrail::storage::replicas::{Database, ReplicaSettings};
 use claimtrail::storage::users;
-use claimtrail::storage::{audit_log, privileges, signing_key};
+use claimtrail::storage::{audit_log, distribution, privileges, signing_key};
 use claimtrail::storage::{migrate, pool};
 use claimtrail::telemetry;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -229,6 +229,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let db_pool = pool::build_pool(&url, &pool_settings)?;
         let mut conn = db_pool.get().await?;
         let excess = privileges::excess_privileges(&mut conn).await?;
+        distribution::log(distribution::status(&mut conn).await?);
         drop(conn);
         if !excess.is_empty() {
             anyhow::ensure!(

@@ -35,7 +35,11 @@ use crate::error::AppError;
             immutable revision, reviews with evidence, and an audit trail.\n\n\
             Every error is an RFC 9457 problem (`application/problem+json`) whose `type` is \
             `urn:claimtrail:problem:<slug>`; invalid fields are listed in `errors`. \
-            503 and 429 carry `Retry-After`.",
+            503 and 429 carry `Retry-After`.\n\n\
+            With read replicas, a successful write answers with `Claimtrail-LSN` (its WAL \
+            position); a GET that sends it back sees that write (a replica serves it only \
+            once it has replayed that far). Reads name who served them in \
+            `Claimtrail-Read-From`.",
     ),
     paths(
         health::healthz,

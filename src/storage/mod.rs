@@ -9,6 +9,7 @@ pub mod browser_sessions;
 pub mod claimreview;
 pub mod claims;
 pub mod cluster;
+pub mod distribution;
 pub mod events;
 pub mod extraction;
 pub mod idempotency;

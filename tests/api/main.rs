@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod claimreview;
 mod diffs;
+mod distribution;
 mod errors;
 mod example_story;
 mod extract;
