@@ -28,8 +28,7 @@ LANGUAGE sql IMMUTABLE AS $$
            ('audit_log_leaves', 'coordinator', NULL, 2),
            ('audit_log_hashes', 'coordinator', NULL, 3),
            ('audit_log_checkpoints', 'coordinator', NULL, 4),
-           ('audit_chain_head', 'coordinator', NULL, 5),
-           ('__diesel_schema_migrations', 'coordinator', NULL, 6)
+           ('__diesel_schema_migrations', 'coordinator', NULL, 5)
 $$;
 
 -- What keeps the story tables from being distributed by story, by Citus's

@@ -101,18 +101,26 @@ impl Notifications {
     pub fn spawn_listener(self: Arc<Self>, url: String) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut pause = Duration::from_millis(100);
+            // One line per outage, not one per attempt.
             let mut warned = false;
             loop {
-                match self.listen(&url).await {
-                    Ok(()) => pause = Duration::from_millis(100),
-                    Err(e) => {
-                        if !warned {
-                            tracing::warn!(error = %e, "not listening for notifications; streams poll until it works again");
-                            warned = true;
-                        }
-                    }
+                let ended = self.listen(&url).await;
+                if AtomicBool::swap(&self.listening, false, Ordering::Relaxed) {
+                    // It was listening: this is a new outage.
+                    pause = Duration::from_millis(100);
+                    warned = false;
                 }
-                AtomicBool::store(&self.listening, false, Ordering::Relaxed);
+                if !warned {
+                    let error = match ended {
+                        Ok(()) => "the connection closed".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    tracing::warn!(
+                        error,
+                        "not listening for notifications; event streams poll until it works again"
+                    );
+                    warned = true;
+                }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
@@ -129,7 +137,7 @@ impl Notifications {
             .execute(&mut conn)
             .await?;
         AtomicBool::store(&self.listening, true, Ordering::Relaxed);
-        tracing::debug!("listening for notifications");
+        tracing::info!("listening for notifications");
         let mut stream = std::pin::pin!(conn.notifications_stream());
         while let Some(notification) = stream.next().await {
             let notification = notification?;

@@ -11,7 +11,7 @@ use claimtrail::domain::auth::Role;
 
 /// A browser: keeps cookies, does not follow redirects (the tests look at
 /// each one).
-struct Browser {
+pub(crate) struct Browser {
     client: Client,
     base: String,
 }
@@ -28,7 +28,7 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         self.client
             .get(format!("{}{path}", self.base))
             .send()
@@ -36,13 +36,13 @@ impl Browser {
             .unwrap()
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub(crate) async fn page(&self, path: &str) -> String {
         let res = self.get(path).await;
         assert_eq!(res.status(), StatusCode::OK, "GET {path}");
         res.text().await.unwrap()
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
         self.client
             .post(format!("{}{path}", self.base))
             .form(form)
@@ -53,7 +53,7 @@ impl Browser {
 }
 
 /// The CSRF token a page's forms carry.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     Regex::new(r#"name="csrf" value="([^"]+)""#)
         .unwrap()
         .captures(html)
@@ -66,7 +66,7 @@ fn location(res: &Response) -> &str {
 }
 
 /// A browser signed in as a new user with this role.
-async fn signed_in(app: &TestApp, name: &str, role: Role) -> (Browser, String) {
+pub(crate) async fn signed_in(app: &TestApp, name: &str, role: Role) -> (Browser, String) {
     let token = app.token_for(name, role).await;
     let browser = Browser::new(app);
     let form = browser.page("/ui/sign-in").await;

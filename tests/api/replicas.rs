@@ -260,3 +260,64 @@ async fn every_read_route_is_answered_by_a_replica() {
     }
     assert!(served >= 25, "only {served} read routes answered 200");
 }
+
+#[tokio::test]
+async fn a_verdict_given_on_a_page_shows_on_the_next_page_while_the_replica_is_paused() {
+    use crate::pages::{csrf_of, signed_in};
+    let (app, replica) = app_with_replica(Duration::from_secs(60)).await;
+    let story = app.story("Census").await;
+    let speaker = app.speaker("Statistics office", "organization").await;
+    let (claim, _) = write(
+        &app,
+        "/v1/claims",
+        json!({ "story_id": story, "speaker_id": speaker, "text": "Το 2021 η χώρα είχε 10,4 εκατομμύρια κατοίκους", "kind": "paraphrase" }),
+    )
+    .await;
+    let id = claim["id"].as_i64().unwrap();
+    let (browser, _) = signed_in(&app, "eleni", claimtrail::domain::auth::Role::Reviewer).await;
+    let (_, lsn) = write(&app, "/v1/stories", json!({ "title": "Marker" })).await;
+    wait_served_by_replica(&app, &format!("/v1/claims/{id}"), &lsn).await;
+
+    replica.pause().await;
+    let page = browser.get(&format!("/ui/claims/{id}")).await;
+    assert_eq!(
+        header(&page, "claimtrail-read-from").as_deref(),
+        Some("replica-1")
+    );
+    let page = page.text().await.unwrap();
+    let res = browser
+        .post(
+            &format!("/ui/claims/{id}/reviews"),
+            &[
+                ("csrf", csrf_of(&page).as_str()),
+                ("revision", "1"),
+                ("verdict", "true"),
+                ("rationale", "Matches the 2021 census table"),
+                ("evidence_url", "https://stats.example/census-2021"),
+                ("evidence_title", "Census 2021, table 1"),
+                ("confidence", "0.9"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("claimtrail_lsn="))
+        .expect("the form's answer keeps the write's position")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Path=/ui/"),
+        "{cookie}"
+    );
+    // The paused replica has not replayed the verdict: the page comes from
+    // the primary and shows it.
+    let page = browser.get(&format!("/ui/claims/{id}")).await;
+    assert_eq!(
+        header(&page, "claimtrail-read-from").as_deref(),
+        Some("primary")
+    );
+    assert!(page.text().await.unwrap().contains("status-verified"));
+}
