@@ -771,9 +771,8 @@ pub struct TestReplica {
 }
 
 impl TestReplica {
-    /// Copies the test cluster and starts the copy as its replica. Call
-    /// outside the test's runtime or with `spawn_blocking`: it waits on
-    /// processes.
+    /// Copies the test cluster and starts the copy as its replica (on the
+    /// blocking pool: it waits on pg_basebackup and pg_ctl).
     pub async fn start() -> Arc<TestReplica> {
         let source = server()
             .replica_source
