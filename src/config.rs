@@ -59,6 +59,11 @@ pub enum Command {
     /// Train the attribution model on a brat-standoff corpus (PolNeAR's
     /// layout: text/ and attributions/) and write it to a file.
     TrainAttribution(TrainAttributionArgs),
+    /// Replay a corpus of multi-version documents (`<title>/<k>.txt`, k = 0
+    /// the oldest) as article pages whose chrome changes on every fetch:
+    /// how many versions the page reader and the version rule record,
+    /// against how many there are (false and missed changes).
+    EvalPageChanges(EvalPageChangesArgs),
     /// Print the OpenAPI document (as served at /v1/openapi.json).
     Openapi,
 }
@@ -91,6 +96,16 @@ pub struct EvalAttributionArgs {
     /// the one built in.
     #[arg(long)]
     pub model: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalPageChangesArgs {
+    /// The corpus folder: one folder per document, holding 0.txt, 1.txt, …
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Print JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

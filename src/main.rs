@@ -9,6 +9,7 @@ use clap::Parser;
 use claimtrail::http::server::{self as app, HttpSettings, Limits};
 mod attribution_corpus;
 mod eval_attribution;
+mod eval_page_changes;
 mod train_attribution;
 
 use claimtrail::config::{
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => return audit_command(command),
         Command::Import(args) => import_command(args),
         Command::EvalAttribution(args) => eval_attribution::run(&args),
+        Command::EvalPageChanges(args) => eval_page_changes::run(&args),
         Command::TrainAttribution(args) => train_attribution::run(&args),
         Command::Openapi => {
             println!("{}", claimtrail::http::openapi::document_json());

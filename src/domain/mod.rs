@@ -10,6 +10,7 @@ pub mod claimreview;
 pub mod diff;
 pub mod import;
 pub mod near_duplicates;
+pub mod outlet;
 pub mod relation;
 pub mod review;
 pub mod revision;
