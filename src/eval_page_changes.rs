@@ -168,7 +168,11 @@ impl Churn {
             })
             .collect();
         let indent = " ".repeat((self.next() % 8) as usize);
-        let newline = if self.next().is_multiple_of(2) { "\n" } else { "" };
+        let newline = if self.next().is_multiple_of(2) {
+            "\n"
+        } else {
+            ""
+        };
         let mut paragraphs = String::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let mut escaped = escape(line);

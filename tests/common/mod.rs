@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod fixture_site;
 pub mod lock_wait;
 
 use claimtrail::storage::cluster::{Cluster, ClusterOptions};
