@@ -187,21 +187,35 @@ pub struct LikelyDuplicate {
 /// Likely duplicates returned per claim.
 const SHOWN: usize = 5;
 
+/// Band keys read per claim at most: a key that many claims share (a wire
+/// text logged a thousand times) yields its newest claims. This bounds the
+/// cost of a look-up whatever the size of the ledger.
+const READ_PER_BAND: i64 = 8;
+/// Candidates per claim whose exact similarity is computed: those sharing
+/// the most band keys with it.
+const CANDIDATES: i64 = 32;
+
 prepared_statement! {
-    /// Per band key of each new claim, its newest holders (8 at most: a key
-    /// that many claims share, a wire text logged a thousand times, yields
-    /// its newest, which bounds the cost whatever the size of the ledger);
-    /// per claim, the 32 holders sharing the most keys, whose exact
-    /// similarity is then computed, with their texts' match keys.
+    /// Per band key of each new claim, its newest holders; per claim, the
+    /// holders sharing the most keys, with their texts' match keys.
     ///
-    /// Both bounds are literals, not parameters, so that the planner knows
-    /// them: with `LIMIT` from a parameter it guessed thousands of rows per
-    /// band once the statistics held one text logged 14,000 times, and
-    /// merge-joined the candidates with every claim (205 ms a look-up, not
-    /// 0.5; writes fell from 725 to 40 a second).
+    /// The shape is pinned down, because each connection plans this once
+    /// and keeps the plan while the ledger changes under it. The bounds
+    /// come from the CTE (unknown to the planner), so that each band is
+    /// read newest first from its index and stopped after 8 (with the
+    /// bounds as literals, a connection that planned on a young ledger
+    /// sorted every holder of a band on each look-up, and writes of one
+    /// repeated text fell from ~850 to ~300 a second). Each candidate's
+    /// claim is looked up by id (`OFFSET 0` keeps it a per-row look-up), so
+    /// that no statistics can turn it into a join with every claim (once
+    /// ANALYZE saw one text logged 14,000 times, the planner merge-joined
+    /// the candidates with all claims: 205 ms a look-up, writes of that
+    /// text fell from 725 to 40 a second).
     struct Candidates {
         of_ids: Vec<i64> as Array<BigInt> = "bigint[]",
         bands: Vec<i64> as Array<BigInt> = "bigint[]",
+        read_per_band: i64 as BigInt = "bigint",
+        candidates: i64 as BigInt = "bigint",
     }
     sql = "\
 SELECT t.of_id, c.id, c.story_id, c.speaker_id, c.text, c.text_key
@@ -211,10 +225,13 @@ SELECT t.of_id, c.id, c.story_id, c.speaker_id, c.text, c.text_key
                CROSS JOIN LATERAL (
                  SELECT b.claim_id FROM claim_duplicate_bands b
                   WHERE b.band = q.band AND b.claim_id <> q.of_id
-                  ORDER BY b.claim_id DESC LIMIT 8) d
+                  ORDER BY b.claim_id DESC LIMIT p.read_per_band) d
          GROUP BY q.of_id, d.claim_id) t
-  JOIN claims c ON c.id = t.claim_id
- WHERE t.place <= 32";
+  CROSS JOIN p
+  CROSS JOIN LATERAL (
+    SELECT c.id, c.story_id, c.speaker_id, c.text, c.text_key
+      FROM claims c WHERE c.id = t.claim_id OFFSET 0) c
+ WHERE t.place <= p.candidates";
 }
 
 /// For each new claim `(id, text)`: the claims already logged whose text is
@@ -254,7 +271,14 @@ pub async fn likely_duplicates_many(
     if bands.is_empty() {
         return Ok(out);
     }
-    let candidates: Vec<Candidate> = Candidates { of_ids, bands }.load(conn).await?;
+    let candidates: Vec<Candidate> = Candidates {
+        of_ids,
+        bands,
+        read_per_band: READ_PER_BAND,
+        candidates: CANDIDATES,
+    }
+    .load(conn)
+    .await?;
     for c in candidates {
         let similarity = trigrams[&c.of_id].similarity(&Trigrams::of_key(&c.text_key));
         if similarity >= threshold {
