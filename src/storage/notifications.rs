@@ -47,6 +47,8 @@ pub struct Notifications {
     /// The log's latest tree size heard of.
     log: watch::Sender<i64>,
     revoked: broadcast::Sender<i64>,
+    /// (Called as `AtomicBool::load(&…)`: with diesel-async's `RunQueryDsl`
+    /// in scope, `.load` on it would name the query method.)
     listening: AtomicBool,
 }
 

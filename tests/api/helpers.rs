@@ -727,15 +727,7 @@ impl TestApp {
 
     /// `/healthz`'s report of the replicas.
     pub async fn replica_states(&self) -> Vec<String> {
-        let health: Value = self
-            .client
-            .get(format!("{}/healthz", self.address))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = self.get_json("/healthz").await;
         health["replicas"]
             .as_array()
             .unwrap()

@@ -314,6 +314,25 @@ async fn the_queue_says_why_each_claim_waits_and_take_assigns_it_in_the_audit_lo
     );
 }
 
+/// Posts the claim page's verdict form (revision 1: true, with the census
+/// table as evidence), as read from `page`.
+pub(crate) async fn census_verdict(browser: &Browser, id: i64, page: &str) -> Response {
+    browser
+        .post(
+            &format!("/ui/claims/{id}/reviews"),
+            &[
+                ("csrf", csrf_of(page).as_str()),
+                ("revision", "1"),
+                ("verdict", "true"),
+                ("rationale", "Matches the 2021 census table"),
+                ("evidence_url", "https://stats.example/census-2021"),
+                ("evidence_title", "Census 2021, table 1"),
+                ("confidence", "0.9"),
+            ],
+        )
+        .await
+}
+
 #[tokio::test]
 async fn a_verdict_from_the_claim_page_is_the_reviewers_in_the_ledger() {
     let app = spawn_app().await;
@@ -330,20 +349,7 @@ async fn a_verdict_from_the_claim_page_is_the_reviewers_in_the_ledger() {
         .unwrap();
     let (browser, _) = signed_in(&app, "eleni", Role::Reviewer).await;
     let page = browser.page(&format!("/ui/claims/{id}")).await;
-    let res = browser
-        .post(
-            &format!("/ui/claims/{id}/reviews"),
-            &[
-                ("csrf", csrf_of(&page).as_str()),
-                ("revision", "1"),
-                ("verdict", "true"),
-                ("rationale", "Matches the 2021 census table"),
-                ("evidence_url", "https://stats.example/census-2021"),
-                ("evidence_title", "Census 2021, table 1"),
-                ("confidence", "0.9"),
-            ],
-        )
-        .await;
+    let res = census_verdict(&browser, id, &page).await;
     assert_eq!(
         res.status(),
         StatusCode::SEE_OTHER,

@@ -93,15 +93,7 @@ async fn a_replica_past_the_lag_bound_leaves_the_rotation_until_it_catches_up() 
     replica.pause().await;
     app.story("Written while the replica is paused").await;
     app.wait_replicas("lagging").await;
-    let health: Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = app.get_json("/healthz").await;
     let report = &health["replicas"][0];
     assert_eq!(report["name"], "replica-1");
     assert!(report["lag_ms"].as_u64().unwrap() > 300, "{report}");
@@ -263,7 +255,7 @@ async fn every_read_route_is_answered_by_a_replica() {
 
 #[tokio::test]
 async fn a_verdict_given_on_a_page_shows_on_the_next_page_while_the_replica_is_paused() {
-    use crate::pages::{csrf_of, signed_in};
+    use crate::pages::{census_verdict, signed_in};
     let (app, replica) = app_with_replica(Duration::from_secs(60)).await;
     let story = app.story("Census").await;
     let speaker = app.speaker("Statistics office", "organization").await;
@@ -285,20 +277,7 @@ async fn a_verdict_given_on_a_page_shows_on_the_next_page_while_the_replica_is_p
         Some("replica-1")
     );
     let page = page.text().await.unwrap();
-    let res = browser
-        .post(
-            &format!("/ui/claims/{id}/reviews"),
-            &[
-                ("csrf", csrf_of(&page).as_str()),
-                ("revision", "1"),
-                ("verdict", "true"),
-                ("rationale", "Matches the 2021 census table"),
-                ("evidence_url", "https://stats.example/census-2021"),
-                ("evidence_title", "Census 2021, table 1"),
-                ("confidence", "0.9"),
-            ],
-        )
-        .await;
+    let res = census_verdict(&browser, id, &page).await;
     assert_eq!(res.status(), 303);
     let cookie = res
         .headers()
