@@ -32,7 +32,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API (and, without DATABASE_URL, its own PostgreSQL cluster).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Make the data folder (its PostgreSQL cluster, the service's database
     /// role, the audit log's signing key) and exit. `serve` does it too; every
     /// other command refuses a folder that holds no cluster.
@@ -64,8 +64,56 @@ pub enum Command {
     /// how many versions the page reader and the version rule record,
     /// against how many there are (false and missed changes).
     EvalPageChanges(EvalPageChangesArgs),
+    /// Watch outlets' feeds and article pages (docs/watching.md).
+    #[command(subcommand)]
+    Watch(WatchCommand),
     /// Print the OpenAPI document (as served at /v1/openapi.json).
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Add a watch of a feed (RSS, Atom, JSON Feed) or an article page.
+    Add {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The feed's or the page's address.
+        #[arg(long)]
+        url: String,
+        /// The story its articles are filed into (without it, each article
+        /// is held until an editor files it).
+        #[arg(long)]
+        story: Option<i64>,
+        /// File only articles whose headline or text holds this word
+        /// (repeat for more; needs --story).
+        #[arg(long = "keyword")]
+        keywords: Vec<String>,
+        /// Seconds between two polls [default: 900].
+        #[arg(long)]
+        interval: Option<i32>,
+        /// Propose each new version's attributed claims.
+        #[arg(long)]
+        extract: bool,
+    },
+    /// List watches: id, state, last poll and its outcome, address.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Poll now, once: the watch given, or every watch that is due; prints
+    /// what each poll did as one JSON line.
+    RunOnce {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        fetch: WatchArgs,
+        /// The watch's id (default: every due watch).
+        #[arg(long)]
+        id: Option<i64>,
+        /// Longest article text recorded, in characters.
+        #[arg(long, env = "CLAIMTRAIL_MAX_ARTICLE_CHARS", default_value_t = 2 * 1024 * 1024)]
+        max_article_chars: usize,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -389,6 +437,59 @@ pub struct ServeArgs {
     /// Most events integrated into the log in one step.
     #[arg(long, env = "CLAIMTRAIL_LOG_BATCH", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..=100_000))]
     pub log_batch: i64,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    /// Watches polled at once by the background poller.
+    #[arg(long, env = "CLAIMTRAIL_WATCH_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub watch_concurrency: u16,
+    /// Milliseconds between two looks for due watches (0: no background
+    /// polling; watches then poll only through `POST /v1/watches/{id}/poll`
+    /// or `claimtrail watch run-once`).
+    #[arg(long, env = "CLAIMTRAIL_WATCH_TICK_MS", default_value_t = 1_000)]
+    pub watch_tick_ms: u64,
+}
+
+/// How watches fetch outlets' pages (docs/watching.md).
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Fetch private, loopback and link-local addresses too (an intranet
+    /// outlet, a test site). Off by default: a watch could otherwise make
+    /// the service read its own network (SSRF).
+    #[arg(long, env = "CLAIMTRAIL_WATCH_ALLOW_PRIVATE", default_value_t = false)]
+    pub watch_allow_private: bool,
+    /// How an outlet reaches whoever runs this service (an address or a
+    /// URL), added to the User-Agent of every request.
+    #[arg(long, env = "CLAIMTRAIL_WATCH_CONTACT")]
+    pub watch_contact: Option<String>,
+    /// Milliseconds between two requests to one host.
+    #[arg(long, env = "CLAIMTRAIL_WATCH_HOST_DELAY_MS", default_value_t = 1_000)]
+    pub watch_host_delay_ms: u64,
+    /// Seconds one request may take, connection to last byte.
+    #[arg(long, env = "CLAIMTRAIL_WATCH_TIMEOUT_S", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub watch_timeout_s: u64,
+    /// Largest page or feed read, in bytes after decompression.
+    #[arg(long, env = "CLAIMTRAIL_WATCH_MAX_PAGE_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub watch_max_page_bytes: usize,
+}
+
+impl WatchArgs {
+    pub fn fetch_settings(&self) -> crate::fetcher::FetchSettings {
+        crate::fetcher::FetchSettings {
+            policy: crate::fetcher::guard::AddressPolicy {
+                allow_private: self.watch_allow_private,
+            },
+            timeout: std::time::Duration::from_secs(self.watch_timeout_s),
+            max_body_bytes: self.watch_max_page_bytes,
+            host_delay: std::time::Duration::from_millis(self.watch_host_delay_ms),
+            contact: self
+                .watch_contact
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| format!("({c})")),
+            ..crate::fetcher::FetchSettings::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -16,3 +16,4 @@ pub mod sequencer;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
+pub mod watcher;

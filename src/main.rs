@@ -7,10 +7,12 @@ use std::time::Duration;
 use clap::Parser;
 
 use claimtrail::http::server::{self as app, HttpSettings, Limits};
+use claimtrail::watcher::WatcherSettings;
 mod attribution_corpus;
 mod eval_attribution;
 mod eval_page_changes;
 mod train_attribution;
+mod watch_command;
 
 use claimtrail::config::{
     AuditCommand, Cli, Command, DatabaseArgs, ImportArgs, InitArgs, LogKeyArgs, MigrateArgs,
@@ -45,7 +47,7 @@ fn main() -> ExitCode {
     };
     telemetry::init(cli.log_format, logs);
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Init(args) => init_command(args),
         Command::Migrate(args) => migrate_command(args),
         Command::User(command) => user_command(command),
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::EvalAttribution(args) => eval_attribution::run(&args),
         Command::EvalPageChanges(args) => eval_page_changes::run(&args),
         Command::TrainAttribution(args) => train_attribution::run(&args),
+        Command::Watch(command) => watch_command::run(command),
         Command::Openapi => {
             println!("{}", claimtrail::http::openapi::document_json());
             Ok(())
@@ -198,14 +201,23 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         wait_timeout: Duration::from_millis(args.pool_timeout_ms),
         statement_timeout: Duration::from_millis(args.statement_timeout_ms),
     };
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_body_chars: args.max_article_chars,
+        max_import_bytes: args.max_import_bytes,
+        diff_timeout: Duration::from_millis(args.diff_timeout_ms),
+        duplicate_threshold: args.duplicate_threshold.clamp(0.3, 1.0),
+    };
+    let watch = WatcherSettings {
+        fetch: args.watch.fetch_settings(),
+        intake: limits.intake(),
+        max_body_chars: limits.max_body_chars,
+        concurrency: usize::from(args.watch_concurrency),
+        tick: (args.watch_tick_ms > 0).then(|| Duration::from_millis(args.watch_tick_ms)),
+    };
     let settings = HttpSettings {
-        limits: Limits {
-            max_body_bytes: args.max_body_bytes,
-            max_body_chars: args.max_article_chars,
-            max_import_bytes: args.max_import_bytes,
-            diff_timeout: Duration::from_millis(args.diff_timeout_ms),
-            duplicate_threshold: args.duplicate_threshold.clamp(0.3, 1.0),
-        },
+        limits,
+        watch,
         workers: args.workers.unwrap_or(cores),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
         public_reads: args.public_reads,

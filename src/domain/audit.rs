@@ -39,6 +39,11 @@ text_enum! {
         TokenCreated => "token.created",
         TokenRevoked => "token.revoked",
         UserCreated => "user.created",
+        WatchCreated => "watch.created",
+        WatchDeleted => "watch.deleted",
+        WatchItemFiled => "watch.item_filed",
+        WatchPaused => "watch.paused",
+        WatchResumed => "watch.resumed",
     }
 }
 

@@ -36,6 +36,8 @@ pub enum Action {
     Assign,
     /// Link claims (contradicts, supports, …) and merge speakers.
     Curate,
+    /// Add, pause, resume, delete and poll watches of outlets.
+    ManageWatches,
     ManageUsers,
 }
 
@@ -47,7 +49,7 @@ impl Role {
             Read => true,
             LogContent | EditClaim => matches!(self, Reporter | Editor | Admin),
             ChangeStatus | Review | Comment | Assign => matches!(self, Reviewer | Editor | Admin),
-            Retract | Curate => matches!(self, Editor | Admin),
+            Retract | Curate | ManageWatches => matches!(self, Editor | Admin),
             ManageUsers => matches!(self, Admin),
         }
     }
@@ -75,6 +77,7 @@ fn describe(action: Action) -> &'static str {
         Action::Comment => "comment on claims",
         Action::Assign => "assign claims",
         Action::Curate => "link claims or merge speakers",
+        Action::ManageWatches => "manage watches of outlets",
         Action::ManageUsers => "manage users and tokens",
     }
 }
@@ -119,22 +122,26 @@ mod tests {
             (
                 Role::Reporter,
                 [
-                    true, true, true, false, false, false, false, false, false, false,
+                    true, true, true, false, false, false, false, false, false, false, false,
                 ],
             ),
             (
                 Role::Reviewer,
                 [
-                    true, false, false, true, false, true, true, true, false, false,
+                    true, false, false, true, false, true, true, true, false, false, false,
                 ],
             ),
             (
                 Role::Editor,
-                [true, true, true, true, true, true, true, true, true, false],
+                [
+                    true, true, true, true, true, true, true, true, true, true, false,
+                ],
             ),
             (
                 Role::Admin,
-                [true, true, true, true, true, true, true, true, true, true],
+                [
+                    true, true, true, true, true, true, true, true, true, true, true,
+                ],
             ),
         ];
         let actions = [
@@ -147,6 +154,7 @@ mod tests {
             Comment,
             Assign,
             Curate,
+            ManageWatches,
             ManageUsers,
         ];
         for (role, allowed) in table {

@@ -19,13 +19,14 @@ pub mod status;
 pub mod story;
 pub mod text;
 pub mod validation;
+pub mod watch;
 pub mod when;
 
 /// Declares a closed vocabulary stored as text: serde (snake_case), `FromStr`,
 /// `Display`, and diesel conversions to and from `Text`. The database keeps the
 /// same list in a domain type, so a value outside it cannot be stored either way.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
@@ -34,7 +35,7 @@ macro_rules! text_enum {
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name {
-            $( #[serde(rename = $text)] $variant ),+
+            $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),+
         }
 
         impl $name {

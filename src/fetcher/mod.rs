@@ -74,6 +74,8 @@ pub struct Page {
     pub final_url: String,
     /// The media type, lower case, without parameters ("text/html").
     pub media_type: String,
+    /// The `charset` parameter of its Content-Type, if any.
+    pub charset: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub body: Vec<u8>,
@@ -241,15 +243,15 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let media_type = header_text(header::CONTENT_TYPE)
-            .map(|t| {
-                t.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default();
+        let content_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
+        let mut parts = content_type.split(';');
+        let media_type = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let charset = parts.find_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| value.trim().trim_matches('"').to_owned())
+        });
         let etag = header_text(header::ETAG);
         let last_modified = header_text(header::LAST_MODIFIED);
         let limit = self.settings.max_body_bytes;
@@ -271,6 +273,7 @@ impl Fetcher {
         Ok(Fetched::Body(Page {
             final_url,
             media_type,
+            charset,
             etag,
             last_modified,
             body,

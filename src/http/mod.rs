@@ -22,7 +22,7 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use crate::error::AppError;
 use handlers::{
     articles, audit, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
-    stories, timeline, users,
+    stories, timeline, users, watches,
 };
 
 /// Declares routes once: `$register` adds them to the app and `$list` names
@@ -83,6 +83,7 @@ routes! {
     "/articles/{id}" => { get => articles::get },
     "/articles/{id}/revisions" => { get => articles::revisions },
     "/articles/{id}/revisions/{n}" => { get => articles::revision },
+    "/articles/{id}/revisions/{n}/page" => { get => articles::captured_page },
     "/articles/{id}/diff" => { get => articles::diff },
     "/articles/{id}/extract" => { post => articles::extract },
     "/claims" => { post => claims::create, get => claims::list },
@@ -107,6 +108,13 @@ routes! {
     "/search" => { get => search::search },
     "/import/claims" => { post => import::claims },
     "/import/claimreview" => { post => claimreview::import },
+    "/watches" => { post => watches::create, get => watches::list },
+    "/watches/{id}" => { get => watches::get, delete => watches::delete },
+    "/watches/{id}/pause" => { post => watches::pause },
+    "/watches/{id}/resume" => { post => watches::resume },
+    "/watches/{id}/poll" => { post => watches::poll },
+    "/watches/{id}/items" => { get => watches::items },
+    "/watches/{id}/items/{item_id}/file" => { post => watches::file },
 }
 
 /// Every route of the service.

@@ -22,7 +22,7 @@ use utoipa_swagger_ui::Config;
 
 use super::handlers::{
     articles, audit, claimreview, claims, diffs, events, health, import, reviews, search, speakers,
-    stories, timeline, users,
+    stories, timeline, users, watches,
 };
 use super::problem::{PROBLEM_JSON, Problem};
 use crate::error::AppError;
@@ -72,6 +72,7 @@ use crate::error::AppError;
         articles::get,
         articles::revisions,
         articles::revision,
+        articles::captured_page,
         articles::diff,
         articles::extract,
         claims::create,
@@ -101,6 +102,15 @@ use crate::error::AppError;
         search::search,
         import::claims,
         claimreview::import,
+        watches::create,
+        watches::list,
+        watches::get,
+        watches::delete,
+        watches::pause,
+        watches::resume,
+        watches::poll,
+        watches::items,
+        watches::file,
     ),
     // The query enums are referenced by parameters, which do not collect
     // their schemas: they are listed here so that every $ref resolves.
@@ -108,7 +118,8 @@ use crate::error::AppError;
         Problem,
         crate::storage::SortOrder,
         crate::storage::reviews::QueueSort,
-        crate::domain::audit::AuditAction
+        crate::domain::audit::AuditAction,
+        crate::domain::watch::ItemState
     )),
     modifiers(&Conventions),
     tags(
@@ -120,6 +131,7 @@ use crate::error::AppError;
         (name = "search", description = "Full-text search"),
         (name = "audit", description = "The audit log: events, and the transparency log that proves them (signed checkpoints, inclusion and consistency proofs)"),
         (name = "import", description = "Bulk import"),
+        (name = "watches", description = "Outlets' feeds and article pages, polled for new articles and quiet edits"),
         (name = "users", description = "Users and API tokens"),
         (name = "health", description = "Liveness and the API document"),
     ),

@@ -1,5 +1,6 @@
 //! Wires the HTTP layer to storage and runs the server.
 
+use crate::watcher::{Watcher, WatcherSettings, poller};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub write_limiter: WriteLimiter,
     /// The transparency log's verifier key, served to auditors.
     pub log_verifier_key: String,
+    /// Polls watched outlets (in the background, and when asked).
+    pub watcher: Arc<Watcher>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +55,16 @@ pub struct Limits {
     /// Trigram similarity (0.3–1) at which an existing claim is reported as a
     /// likely duplicate of a new one.
     pub duplicate_threshold: f64,
+}
+
+impl Limits {
+    /// What recording an article's text needs to know.
+    pub fn intake(&self) -> crate::storage::article_intake::IntakeSettings {
+        crate::storage::article_intake::IntakeSettings {
+            diff_timeout: self.diff_timeout,
+            duplicate_threshold: self.duplicate_threshold,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +82,8 @@ pub struct HttpSettings {
     pub write_burst: u32,
     /// The transparency log's verifier key, served at `/v1/audit/public-key`.
     pub log_verifier_key: String,
+    /// Watching outlets: the fetcher's rules and the background poller.
+    pub watch: WatcherSettings,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
@@ -78,7 +93,10 @@ pub fn build_server(
     notifications: Arc<Notifications>,
     settings: &HttpSettings,
 ) -> std::io::Result<Server> {
+    let watcher = Arc::new(Watcher::new(settings.watch.clone()).map_err(std::io::Error::other)?);
+    poller::spawn(watcher.clone(), database.primary().clone());
     let state = web::Data::new(AppState {
+        watcher,
         pool: database.primary().clone(),
         database,
         notifications,

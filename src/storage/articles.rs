@@ -14,7 +14,7 @@ use serde_json::json;
 use super::claims::{self, ClaimCarry};
 use super::events::{self, AuditContext, EventRecord};
 use super::models::{ArticleRevisionRow, ArticleRow, NewArticleRevisionRow, NewArticleRow};
-use super::schema::{article_revisions, articles};
+use super::schema::{article_revisions, articles, claim_reviews};
 use super::stories;
 use super::text_keys;
 use crate::domain::article::{ValidArticle, repost_warnings, trailing_slash_twin};
@@ -156,7 +156,8 @@ async fn create(
             story_id: Some(row.story_id),
             before_revision: None,
             after_revision: Some(first),
-            details: json!({ "url": row.url, "body_sha256": hex::encode(&rev.body_sha256) }),
+            details: json!({ "url": row.url, "body_sha256": hex::encode(&rev.body_sha256) })
+                .with_reason(article.reason.as_deref()),
         },
     )
     .await?;
@@ -248,6 +249,7 @@ async fn revise(
             .count()
     };
     let (inserted, deleted) = alignment.churn();
+    let reviewed = reviewed_among(conn, &carried).await?;
     events::record(
         conn,
         ctx,
@@ -267,7 +269,10 @@ async fn revise(
                 "altered": count(AppearanceState::Altered),
                 "removed": count(AppearanceState::Removed),
                 "restored": count(AppearanceState::Restored),
-            }),
+                // What a newsroom alerts on: an edit touching checked claims.
+                "reviewed_claims_affected": reviewed,
+            })
+            .with_reason(article.reason.as_deref()),
         },
     )
     .await?;
@@ -278,6 +283,53 @@ async fn revise(
         claims_affected: carried,
         warnings: Vec::new(),
     })
+}
+
+/// An article event's details name the reason its poster gave (a watch:
+/// "detected change"), when one was given.
+trait WithReason {
+    fn with_reason(self, reason: Option<&str>) -> Self;
+}
+
+impl WithReason for serde_json::Value {
+    fn with_reason(mut self, reason: Option<&str>) -> Self {
+        if let (Some(reason), Some(map)) = (reason, self.as_object_mut()) {
+            map.insert("reason".into(), reason.into());
+        }
+        self
+    }
+}
+
+/// How many of the carried claims have been given a verdict.
+async fn reviewed_among(conn: &mut AsyncPgConnection, carried: &[ClaimCarry]) -> AppResult<i64> {
+    if carried.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = carried.iter().map(|c| c.claim_id).collect();
+    let reviewed: Vec<i64> = claim_reviews::table
+        .filter(claim_reviews::claim_id.eq_any(ids))
+        .select(claim_reviews::claim_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    Ok(i64::try_from(reviewed.len()).unwrap_or(i64::MAX))
+}
+
+/// The current revision of the article at `url` (as normalized), if any.
+pub async fn find_by_url(
+    conn: &mut AsyncPgConnection,
+    url: &str,
+) -> AppResult<Option<ArticleView>> {
+    let id: Option<i64> = articles::table
+        .filter(articles::url.eq(url))
+        .select(articles::id)
+        .first(conn)
+        .await
+        .optional()?;
+    match id {
+        Some(id) => Ok(Some(get(conn, id).await?)),
+        None => Ok(None),
+    }
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> AppResult<ArticleView> {

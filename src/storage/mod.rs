@@ -2,6 +2,8 @@
 //! embedded PostgreSQL cluster. Every write here runs in one transaction with
 //! its revision rows and its audit event.
 
+pub mod article_captures;
+pub mod article_intake;
 pub mod articles;
 pub mod audit_log;
 pub mod audit_verify;
@@ -32,6 +34,8 @@ pub mod speakers;
 pub mod stories;
 pub mod text_keys;
 pub mod users;
+pub mod watch_items;
+pub mod watches;
 
 /// Which way a keyset-paginated list runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]

@@ -28,6 +28,7 @@ const APPEND_ONLY: &[&str] = &[
     "audit_log_leaves",
     "audit_log_hashes",
     "audit_log_checkpoints",
+    "article_captures",
 ];
 
 /// Heads and service state: read, written and updated.
@@ -42,6 +43,8 @@ const MUTABLE: &[&str] = &[
     "api_tokens",
     "idempotency_keys",
     "browser_sessions",
+    "watches",
+    "watch_items",
 ];
 
 type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;

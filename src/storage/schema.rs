@@ -326,3 +326,62 @@ diesel::table! {
         recorded_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    watches (id) {
+        id -> Int8,
+        url -> Text,
+        filing -> Text,
+        story_id -> Nullable<Int8>,
+        keywords -> Array<Text>,
+        interval_s -> Int4,
+        extract -> Bool,
+        kind -> Nullable<Text>,
+        paused -> Bool,
+        next_poll_at -> Timestamptz,
+        last_polled_at -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
+        last_outcome -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        consecutive_failures -> Int4,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    watch_items (id) {
+        id -> Int8,
+        watch_id -> Int8,
+        url -> Text,
+        title -> Nullable<Text>,
+        state -> Text,
+        story_id -> Nullable<Int8>,
+        article_id -> Nullable<Int8>,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        first_seen_at -> Timestamptz,
+        last_fetched_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    article_captures (article_id, revision) {
+        article_id -> Int8,
+        revision -> Int4,
+        story_id -> Int8,
+        watch_id -> Nullable<Int8>,
+        url -> Text,
+        media_type -> Text,
+        fetched_at -> Timestamptz,
+        page_bytes -> Int4,
+        page_sha256 -> Bytea,
+        page_gzip -> Bytea,
+    }
+}
+
+diesel::joinable!(watch_items -> watches (watch_id));
+diesel::allow_tables_to_appear_in_same_query!(watches, watch_items, articles, article_captures);

@@ -15,13 +15,17 @@ use std::time::Duration;
 
 use claimtrail::domain::audit::LogSigner;
 use claimtrail::domain::auth::Role;
+use claimtrail::fetcher::FetchSettings;
+use claimtrail::fetcher::guard::AddressPolicy;
 use claimtrail::http::server::{self as app, HttpSettings, Limits};
 use claimtrail::sequencer::{self, SequencerSettings};
+use claimtrail::storage::article_intake::IntakeSettings;
 use claimtrail::storage::cluster::{Cluster, ClusterLocale, ClusterOptions, quote_ident};
 use claimtrail::storage::events::AuditContext;
 use claimtrail::storage::notifications::Notifications;
 use claimtrail::storage::replicas::{Database, ReplicaSettings};
 use claimtrail::storage::{migrate, pool, privileges, users};
+use claimtrail::watcher::WatcherSettings;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -215,6 +219,9 @@ pub struct TestOptions {
     /// Streaming replicas reads may use.
     pub replicas: Vec<Arc<TestReplica>>,
     pub replica_settings: ReplicaSettings,
+    /// How often the background poller looks for due watches (`None`, the
+    /// default: watches poll only when a test asks).
+    pub watch_tick: Option<Duration>,
 }
 
 impl Default for TestOptions {
@@ -231,6 +238,7 @@ impl Default for TestOptions {
                 check_interval: Duration::from_millis(50),
                 connect_timeout: Duration::from_millis(500),
             },
+            watch_tick: None,
         }
     }
 }
@@ -638,6 +646,9 @@ pub async fn raw_bytes_request(address: &str, head: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The largest page or feed a test's watches read.
+pub const TEST_MAX_PAGE_BYTES: usize = 256 * 1024;
+
 /// What `app.article` and `app.repost` post.
 fn article_post(story_id: i64, url: &str, body: &str) -> Value {
     json!({
@@ -694,6 +705,25 @@ fn start_instance(instance: &InstanceConfig, database: &str) -> String {
         write_rate: options.write_rate,
         write_burst: options.write_burst,
         log_verifier_key: instance.log_signer.verifier_key().to_owned(),
+        watch: WatcherSettings {
+            // Tests serve outlets from 127.0.0.1: allowed here explicitly.
+            fetch: FetchSettings {
+                policy: AddressPolicy {
+                    allow_private: true,
+                },
+                timeout: Duration::from_secs(5),
+                max_body_bytes: TEST_MAX_PAGE_BYTES,
+                host_delay: Duration::from_millis(5),
+                ..FetchSettings::default()
+            },
+            intake: IntakeSettings {
+                diff_timeout: Duration::from_millis(250),
+                duplicate_threshold: 0.5,
+            },
+            max_body_chars: TEST_MAX_ARTICLE_CHARS,
+            concurrency: 2,
+            tick: options.watch_tick,
+        },
     };
     let server = app::build_server(listener, database, notifications, &settings)
         .expect("building the server");

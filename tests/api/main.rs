@@ -28,4 +28,5 @@ mod revisions;
 mod search;
 mod speakers;
 mod unicode;
+mod watches;
 mod workflow;

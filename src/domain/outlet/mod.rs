@@ -5,6 +5,7 @@
 //! lives outside the domain.
 
 pub mod change;
+pub mod charset;
 pub mod feed;
 pub mod link;
 pub mod page;

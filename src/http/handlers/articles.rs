@@ -14,9 +14,10 @@ use crate::http::pagination::{PageBody, PageParams};
 use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
+use crate::storage::article_captures;
+use crate::storage::article_intake::{self, Intake};
 use crate::storage::articles::{self, PostOutcome};
 use crate::storage::extraction::{self, ApplyRequest, Extraction};
-use diesel_async::AsyncConnection;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -62,25 +63,15 @@ pub async fn create(
     caller.require(Action::LogContent)?;
     let article = body.validate(state.limits.max_body_chars)?;
     let ctx = caller.audit();
-    let timeout = state.limits.diff_timeout;
-    let threshold = state.limits.duplicate_threshold;
-    let with_extraction = query.extract.unwrap_or(false);
+    let settings = state.limits.intake();
+    let extract = query.extract.unwrap_or(false);
     once(&state, &req, &ctx.actor, key, async |conn| {
-        let (posted, extraction) = conn
-            .transaction(async |conn| {
-                let posted = articles::post(conn, &ctx, article, timeout).await?;
-                let extraction = if with_extraction {
-                    let request = ApplyRequest::default();
-                    Some(
-                        extraction::apply(conn, &ctx, posted.article.id, request, threshold)
-                            .await?,
-                    )
-                } else {
-                    None
-                };
-                Ok::<_, AppError>((posted, extraction))
-            })
-            .await?;
+        let intake = Intake {
+            article,
+            extract,
+            capture: None,
+        };
+        let (posted, extraction) = article_intake::record(conn, &ctx, intake, settings).await?;
         let id = posted.article.id;
         let (status, location) = match posted.outcome {
             PostOutcome::Created => (StatusCode::CREATED, Some(format!("/v1/articles/{id}"))),
@@ -384,4 +375,41 @@ pub async fn diff(
         timed_out: diff.alignment.timed_out,
         unified: diff.unified,
     }))
+}
+
+/// The page a watch read this revision from, byte for byte as the outlet
+/// served it (kept compressed). Sent as an attachment, never as a page of
+/// this site: an outlet's scripts must not run on the ledger's origin.
+#[utoipa::path(
+    get,
+    path = "/v1/articles/{id}/revisions/{n}/page",
+    tag = "articles",
+    params(("id" = i64, Path, minimum = 1, description = "The article's id"), ("n" = i32, Path, minimum = 1, description = "Revision number, counted from 1")),
+    responses(
+        (status = 200, description = "The captured page; `Claimtrail-Page-Url`, `-Media-Type`, `-Fetched-At` and `-Sha256` say where, what and when", content((Vec<u8> = "application/octet-stream"))),
+    ),
+)]
+pub async fn captured_page(
+    caller: Caller,
+    path: web::Path<(i64, i32)>,
+    mut conn: ReadConn,
+) -> Result<HttpResponse, AppError> {
+    caller.allow_read()?;
+    let (id, n) = path.into_inner();
+    let capture = article_captures::get(&mut conn, id, n).await?;
+    let page = capture.page()?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"article-{id}-revision-{n}.html\""),
+        ))
+        .insert_header(("claimtrail-page-url", capture.url.clone()))
+        .insert_header(("claimtrail-page-media-type", capture.media_type.clone()))
+        .insert_header((
+            "claimtrail-page-fetched-at",
+            crate::domain::audit::timestamp_text(&capture.fetched_at),
+        ))
+        .insert_header(("claimtrail-page-sha256", hex::encode(&capture.page_sha256)))
+        .body(page))
 }

@@ -14,3 +14,4 @@ pub mod speakers;
 pub mod stories;
 pub mod timeline;
 pub mod users;
+pub mod watches;
