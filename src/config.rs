@@ -64,6 +64,11 @@ pub enum Command {
     /// how many versions the page reader and the version rule record,
     /// against how many there are (false and missed changes).
     EvalPageChanges(EvalPageChangesArgs),
+    /// The same corpus through the whole watcher: each document served as
+    /// an article page from a local web server (127.0.0.1), one watch per
+    /// document, every version polled twice, on a throwaway PostgreSQL
+    /// cluster: revisions recorded against distinct versions.
+    EvalWatch(EvalPageChangesArgs),
     /// Watch outlets' feeds and article pages (docs/watching.md).
     #[command(subcommand)]
     Watch(WatchCommand),

@@ -121,7 +121,7 @@ pub fn run(args: &EvalPageChangesArgs) -> anyhow::Result<()> {
 }
 
 /// A document's versions in order: `0.txt`, `1.txt`, …
-fn read_versions(dir: &Path) -> anyhow::Result<Vec<String>> {
+pub(crate) fn read_versions(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut numbered: Vec<(u32, String)> = Vec::new();
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
@@ -144,7 +144,7 @@ fn read_versions(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// Page chrome that differs on every fetch (a fixed-seed generator, so
 /// that runs repeat).
-struct Churn(u64);
+pub(crate) struct Churn(pub(crate) u64);
 
 impl Churn {
     fn next(&mut self) -> u64 {
@@ -155,7 +155,7 @@ impl Churn {
         self.0 >> 33
     }
 
-    fn page(&mut self, text: &str) -> String {
+    pub(crate) fn page(&mut self, text: &str) -> String {
         let minutes = self.next() % 59 + 1;
         let stamp = 1_764_236_400 + self.next() % 100_000;
         let trending: Vec<String> = (0..3 + self.next() % 4)

@@ -11,6 +11,7 @@ use claimtrail::watcher::WatcherSettings;
 mod attribution_corpus;
 mod eval_attribution;
 mod eval_page_changes;
+mod eval_watch;
 mod train_attribution;
 mod watch_command;
 
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import_command(args),
         Command::EvalAttribution(args) => eval_attribution::run(&args),
         Command::EvalPageChanges(args) => eval_page_changes::run(&args),
+        Command::EvalWatch(args) => eval_watch::run(&args),
         Command::TrainAttribution(args) => train_attribution::run(&args),
         Command::Watch(command) => watch_command::run(command),
         Command::Openapi => {

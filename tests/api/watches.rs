@@ -125,6 +125,30 @@ async fn articles_in(app: &TestApp, story: i64) -> i64 {
     .n
 }
 
+/// The data of the first Server-Sent Event named `name`.
+async fn first_event_named(mut res: reqwest::Response, name: &str) -> Value {
+    let mut buffer = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("the event did not arrive in time")
+            .unwrap()
+            .expect("the stream ended");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if block.lines().any(|l| l == format!("event: {name}")) {
+                let data = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap();
+                return serde_json::from_str(data).unwrap();
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_growing_feed_files_each_article_once_and_only_real_edits_become_revisions() {
     let app = spawn_app().await;
@@ -261,6 +285,12 @@ async fn a_growing_feed_files_each_article_once_and_only_real_edits_become_revis
     assert_eq!(event["subject_id"], ferry_id, "{events}");
     assert_eq!(event["details"]["reason"], "detected change");
     assert_eq!(event["details"]["reviewed_claims_affected"], 1);
+
+    // A newsroom tool following the event stream hears of it.
+    let stream = app.get(&format!("/v1/events/stream?story={story}")).await;
+    let heard = first_event_named(stream, "article.revised").await;
+    assert_eq!(heard["actor"], format!("watch:{watch}"));
+    assert_eq!(heard["details"]["reviewed_claims_affected"], 1);
 
     // The page the revision was read from is kept, byte for byte.
     let res = app
