@@ -543,3 +543,65 @@ fn short(text: String) -> String {
         None => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(media_type: &str, body: &str) -> Page {
+        Page {
+            final_url: "https://news.example/x".into(),
+            media_type: media_type.into(),
+            charset: None,
+            etag: None,
+            last_modified: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const ATOM: &str = "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>W</title><id>urn:w</id><updated>2026-12-07T09:00:00Z</updated>\
+        <entry><title>Α</title><id>urn:a</id><updated>2026-12-07T09:00:00Z</updated><link href=\"/a?utm_medium=rss\"/></entry></feed>";
+
+    #[test]
+    fn html_is_a_page_and_a_feed_is_read_whatever_it_is_labelled() {
+        assert!(matches!(
+            classify(&page("text/html", "<p>x</p>"), None),
+            Ok(Body::Page)
+        ));
+        // Served as text/plain or XML, an Atom feed is still a feed.
+        for media in ["application/atom+xml", "text/plain", "application/xml", ""] {
+            let Ok(Body::Feed(items)) = classify(&page(media, ATOM), None) else {
+                panic!("{media}")
+            };
+            assert_eq!(
+                items,
+                [("https://news.example/a".to_owned(), Some("Α".to_owned()))]
+            );
+        }
+    }
+
+    #[test]
+    fn a_feed_that_turns_into_html_or_junk_is_a_failure() {
+        let err = |r: Result<Body, String>| match r {
+            Err(e) => e,
+            Ok(_) => panic!("classified"),
+        };
+        assert!(
+            err(classify(
+                &page("text/html", "<p>x</p>"),
+                Some(WatchKind::Feed)
+            ))
+            .contains("HTML page")
+        );
+        let pdf = err(classify(&page("application/pdf", "%PDF-1.7"), None));
+        assert!(pdf.starts_with("application/pdf is neither"), "{pdf}");
+        assert!(err(classify(&page("", "?"), None)).starts_with("no media type"));
+    }
+
+    #[test]
+    fn titles_are_cut_to_what_the_ledger_stores() {
+        let long = "字".repeat(MAX_SHORT_TEXT + 10);
+        assert_eq!(short(long).chars().count(), MAX_SHORT_TEXT);
+        assert_eq!(short("Ναυάγιο".into()), "Ναυάγιο");
+    }
+}
