@@ -38,6 +38,8 @@ CREATE TABLE watch_items (
     watch_id        bigint NOT NULL REFERENCES watches (id) ON DELETE CASCADE,
     url             text NOT NULL,
     title           text,
+    -- When the feed says it was published (a page's own date comes first).
+    published_at    timestamptz,
     -- 'following': fetched on every poll; 'held': waiting to be filed (an
     -- 'ask' watch); 'skipped': no keyword matched; 'unreadable': the page
     -- holds no article text.

@@ -96,6 +96,9 @@ pub enum FetchError {
     RobotsDisallowed(String),
     #[error("the outlet answered {0}")]
     Status(u16),
+    /// 429 or 503 with a `Retry-After` the next attempt should honour.
+    #[error("the outlet answered {status} and asked to wait {after_s} s")]
+    RetryLater { status: u16, after_s: u64 },
     #[error("the body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("redirects went in a loop or past the limit: {0}")]
@@ -112,10 +115,31 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status(code) => *code >= 500 || *code == 429 || *code == 408,
+            FetchError::RetryLater { .. } => true,
             FetchError::Timeout(_) | FetchError::Network(_) => true,
             _ => false,
         }
     }
+}
+
+impl FetchError {
+    /// How long the outlet asked us to wait before the next request.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::RetryLater { after_s, .. } => Some(Duration::from_secs(*after_s)),
+            _ => None,
+        }
+    }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): seconds, or an HTTP date.
+fn retry_after_seconds(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(u64::try_from((at.with_timezone(&chrono::Utc) - now).num_seconds()).unwrap_or(0))
 }
 
 /// One per service: the HTTP client, each host's turn, each host's
@@ -233,7 +257,19 @@ impl Fetcher {
             return Ok(Fetched::NotModified);
         }
         if !status.is_success() {
-            return Err(FetchError::Status(status.as_u16()));
+            let code = status.as_u16();
+            let asked = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after_seconds(v, chrono::Utc::now()));
+            return Err(match asked {
+                Some(after_s) if code == 429 || code == 503 => FetchError::RetryLater {
+                    status: code,
+                    after_s,
+                },
+                _ => FetchError::Status(code),
+            });
         }
         let final_url = response.url().to_string();
         let header_text = |name: header::HeaderName| {
@@ -363,6 +399,23 @@ mod tests {
             allow_private: true,
         };
         assert!(check_address(&Url::parse("http://127.0.0.1:5432/").unwrap(), any).is_ok());
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-08T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(retry_after_seconds("120", now), Some(120));
+        assert_eq!(
+            retry_after_seconds("Tue, 08 Dec 2026 10:05:00 GMT", now),
+            Some(300)
+        );
+        assert_eq!(
+            retry_after_seconds("Tue, 08 Dec 2026 09:00:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(retry_after_seconds("soon", now), None);
     }
 
     #[test]

@@ -357,6 +357,7 @@ diesel::table! {
         watch_id -> Int8,
         url -> Text,
         title -> Nullable<Text>,
+        published_at -> Nullable<Timestamptz>,
         state -> Text,
         story_id -> Nullable<Int8>,
         article_id -> Nullable<Int8>,

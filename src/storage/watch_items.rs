@@ -31,6 +31,8 @@ pub struct WatchItemRow {
     pub watch_id: i64,
     pub url: String,
     pub title: Option<String>,
+    /// When the feed says it was published.
+    pub published_at: Option<DateTime<Utc>>,
     pub state: ItemState,
     /// The story an editor filed it into (a watch that asks).
     pub story_id: Option<i64>,
@@ -45,23 +47,32 @@ pub struct WatchItemRow {
     pub last_error: Option<String>,
 }
 
+/// An article a feed lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub url: String,
+    pub title: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
 /// Adds the addresses a feed lists that the watch has not seen yet (as
 /// `following`); returns how many were new.
 pub async fn add_found(
     conn: &mut AsyncPgConnection,
     watch_id: i64,
-    found: &[(String, Option<String>)],
+    found: &[Found],
 ) -> AppResult<usize> {
     if found.is_empty() {
         return Ok(0);
     }
     let rows: Vec<_> = found
         .iter()
-        .map(|(url, title)| {
+        .map(|f| {
             (
                 watch_items::watch_id.eq(watch_id),
-                watch_items::url.eq(url),
-                watch_items::title.eq(title.as_deref()),
+                watch_items::url.eq(&f.url),
+                watch_items::title.eq(f.title.as_deref()),
+                watch_items::published_at.eq(f.published_at),
                 watch_items::state.eq(ItemState::Following),
             )
         })
@@ -80,7 +91,12 @@ pub async fn upsert_one(
     watch_id: i64,
     url: &str,
 ) -> AppResult<WatchItemRow> {
-    add_found(conn, watch_id, &[(url.to_owned(), None)]).await?;
+    let own = Found {
+        url: url.to_owned(),
+        title: None,
+        published_at: None,
+    };
+    add_found(conn, watch_id, &[own]).await?;
     Ok(watch_items::table
         .filter(watch_items::watch_id.eq(watch_id))
         .filter(watch_items::url.eq(url))

@@ -291,6 +291,8 @@ pub struct PollResult {
     pub error: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// How long the outlet asked us to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
 }
 
 /// Records a poll's end and schedules the next: the interval after a
@@ -307,7 +309,14 @@ pub async fn finish_poll(
     } else {
         0
     };
-    let wait = watch::next_poll_after(watch.interval_s, failures);
+    // An outlet's Retry-After is honoured when it asks for longer (up to
+    // the longest back-off).
+    let wait = watch::next_poll_after(watch.interval_s, failures).max(
+        result
+            .retry_after
+            .unwrap_or_default()
+            .min(watch::MAX_BACK_OFF),
+    );
     let now = Utc::now();
     let next = now + wait;
     let (etag, last_modified) = match result.outcome {

@@ -24,7 +24,7 @@ use crate::storage::article_intake::{self, Intake, IntakeSettings};
 use crate::storage::articles::{self, PostOutcome};
 use crate::storage::events::AuditContext;
 use crate::storage::pool::DbPool;
-use crate::storage::watch_items::{self, ItemFetch, WatchItemRow};
+use crate::storage::watch_items::{self, Found, ItemFetch, WatchItemRow};
 use crate::storage::watches::{self, PollResult, WatchRow};
 
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ pub const LEASE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 /// What a fetched body turned out to be.
 enum Body {
     Page,
-    Feed(Vec<(String, Option<String>)>),
+    Feed(Vec<Found>),
 }
 
 impl Watcher {
@@ -172,11 +172,13 @@ impl Watcher {
             error: None,
             etag: None,
             last_modified: None,
+            retry_after: None,
         };
         let mut follow_items = watch.kind == Some(WatchKind::Feed);
         match self.fetcher.fetch(&watch.url, &validators).await {
             Err(e) => {
                 result.error = Some(e.to_string());
+                result.retry_after = e.retry_after();
                 follow_items = false;
             }
             Ok(Fetched::NotModified) => {
@@ -391,6 +393,7 @@ impl Watcher {
         }
         let published_at = read
             .published_at
+            .or(item.published_at)
             .filter(|t| plausible_time(t).is_ok())
             .or(known.as_ref().map(|a| a.published_at))
             .unwrap_or_else(Utc::now);
@@ -485,6 +488,7 @@ fn fetched_result(page: &Page, kind: WatchKind) -> PollResult {
         error: None,
         etag: page.etag.clone(),
         last_modified: page.last_modified.clone(),
+        retry_after: None,
     }
 }
 
@@ -521,7 +525,11 @@ fn classify(page: &Page, known: Option<WatchKind>) -> Result<Body, String> {
         Ok(items) => Ok(Body::Feed(
             items
                 .into_iter()
-                .map(|i| (i.url, i.title.map(short)))
+                .map(|i| Found {
+                    url: i.url,
+                    title: i.title.map(short),
+                    published_at: i.published_at,
+                })
                 .collect(),
         )),
         Err(e) if is_html(&page.media_type) => Err(format!(
@@ -575,7 +583,11 @@ mod tests {
             };
             assert_eq!(
                 items,
-                [("https://news.example/a".to_owned(), Some("Α".to_owned()))]
+                [Found {
+                    url: "https://news.example/a".to_owned(),
+                    title: Some("Α".to_owned()),
+                    published_at: "2026-12-07T09:00:00Z".parse().ok(),
+                }]
             );
         }
     }

@@ -232,6 +232,8 @@ async fn a_growing_feed_files_each_article_once_and_only_real_edits_become_revis
     let tokyo_id = second["created"][0]["article_id"].as_i64().unwrap();
     let tokyo_article = app.get_json(&format!("/v1/articles/{tokyo_id}")).await;
     assert!(tokyo_article["body"].as_str().unwrap().contains("臨時休校"));
+    // The page gives no date: the feed's is used.
+    assert_eq!(tokyo_article["published_at"], "2026-12-07T09:00:00Z");
 
     // A cosmetic edit: a paragraph re-wrapped with a line break and a
     // non-breaking space. Not a new version.
@@ -396,6 +398,23 @@ async fn a_failing_outlet_is_backed_off_and_recovers() {
     let shown = app.get_json(&format!("/v1/watches/{watch}")).await;
     assert_eq!(shown["consecutive_failures"], 0);
     assert_eq!(shown["last_error"], Value::Null);
+
+    // An outlet that asks for a pause gets it, when it is longer than the
+    // back-off would be.
+    site.set("/ferry", Answer::status(503).header("Retry-After", "7200"));
+    let before = chrono::Utc::now();
+    let report = poll(&app, watch).await;
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("asked to wait 7200 s"),
+        "{report}"
+    );
+    let next: chrono::DateTime<chrono::Utc> =
+        report["next_poll_at"].as_str().unwrap().parse().unwrap();
+    let wait = (next - before).num_seconds();
+    assert!((7195..=7205).contains(&wait), "waits {wait} s");
 }
 
 #[tokio::test]
