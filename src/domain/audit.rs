@@ -42,6 +42,7 @@ text_enum! {
         WatchCreated => "watch.created",
         WatchDeleted => "watch.deleted",
         WatchItemFiled => "watch.item_filed",
+        WatchItemHeld => "watch.item_held",
         WatchPaused => "watch.paused",
         WatchResumed => "watch.resumed",
     }

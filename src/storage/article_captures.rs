@@ -108,3 +108,17 @@ pub async fn get(
             ))
         })
 }
+
+/// Which of `revisions` of the article have a captured page.
+pub async fn captured_among(
+    conn: &mut AsyncPgConnection,
+    article_id: i64,
+    revisions: &[i32],
+) -> AppResult<Vec<i32>> {
+    Ok(article_captures::table
+        .filter(article_captures::article_id.eq(article_id))
+        .filter(article_captures::revision.eq_any(revisions))
+        .select(article_captures::revision)
+        .load(conn)
+        .await?)
+}

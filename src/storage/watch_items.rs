@@ -156,6 +156,39 @@ pub async fn record_fetch(
     Ok(())
 }
 
+/// Holds an article for an editor to file. The first time, an audit event
+/// says so, so that a newsroom tool following the event stream hears of
+/// an article waiting for a story.
+pub async fn hold(
+    conn: &mut AsyncPgConnection,
+    ctx: &AuditContext,
+    item: &WatchItemRow,
+    fetch: ItemFetch<'_>,
+) -> AppResult<()> {
+    let title = fetch.title.map(str::to_owned);
+    conn.transaction(async |conn| {
+        record_fetch(conn, item, fetch).await?;
+        if item.state == ItemState::Held {
+            return Ok(());
+        }
+        events::record(
+            conn,
+            ctx,
+            EventRecord {
+                action: AuditAction::WatchItemHeld,
+                subject_type: "watch",
+                subject_id: item.watch_id,
+                story_id: None,
+                before_revision: None,
+                after_revision: None,
+                details: json!({ "item_id": item.id, "url": item.url, "title": title }),
+            },
+        )
+        .await
+    })
+    .await
+}
+
 pub async fn list(
     conn: &mut AsyncPgConnection,
     watch_id: i64,

@@ -336,8 +336,10 @@ impl Watcher {
         ) {
             Destination::Hold => {
                 report.held += 1;
-                return watch_items::record_fetch(
+                let ctx = AuditContext::system(&watch::actor(watch.id));
+                return watch_items::hold(
                     &mut conn,
+                    &ctx,
                     item,
                     fetched(ItemState::Held, None, None),
                 )

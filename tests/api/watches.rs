@@ -312,6 +312,54 @@ async fn a_growing_feed_files_each_article_once_and_only_real_edits_become_revis
         "{page}"
     );
     assert_eq!(articles_in(&app, story).await, 2);
+
+    // A reviewer sees who recorded the revision and why, and reaches the
+    // page as it was fetched.
+    let (browser, _) = crate::pages::signed_in(&app, "rita", Role::Reviewer).await;
+    let html = browser.page(&format!("/ui/articles/{ferry_id}")).await;
+    assert!(html.contains(&format!("watch:{watch}")), "{html}");
+    assert!(html.contains("“detected change”"), "{html}");
+    let link = format!("/ui/articles/{ferry_id}/revisions/2/page");
+    assert!(html.contains(&link), "{html}");
+    let fetched = browser.get(&link).await;
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(
+        fetched.headers()["claimtrail-page-sha256"]
+            .to_str()
+            .unwrap(),
+        sha
+    );
+    assert!(
+        fetched.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"),
+    );
+    // Revision 1 came from the watch too; a revision posted by hand has no page.
+    assert!(html.contains(&format!("/ui/articles/{ferry_id}/revisions/1/page")));
+    app.repost(
+        story,
+        &site.url("/news/tokyo"),
+        "台風は関東地方を通過した。",
+    )
+    .await;
+    assert_eq!(
+        browser
+            .get(&format!("/ui/articles/{tokyo_id}/revisions/2/page"))
+            .await
+            .status(),
+        404
+    );
+    let res = app
+        .get(&format!("/v1/articles/{tokyo_id}/revisions/2/page"))
+        .await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("only revisions a watch recorded")
+    );
 }
 
 #[tokio::test]
@@ -513,6 +561,22 @@ async fn keywords_file_matching_articles_and_ask_holds_them_for_an_editor() {
     let report = poll(&app, asking).await;
     assert_eq!(count(&report, "held"), 2, "{report}");
     assert_eq!(count(&report, "created"), 0);
+    // Each held article is announced once, for tools on the event stream.
+    let announced = app.get_json("/v1/events?action=watch.item_held").await;
+    assert_eq!(
+        announced["items"].as_array().unwrap().len(),
+        2,
+        "{announced}"
+    );
+    assert_eq!(announced["items"][0]["actor"], format!("watch:{asking}"));
+    let again = poll(&app, asking).await;
+    assert_eq!(
+        count(&again, "held") + count(&again, "created"),
+        0,
+        "{again}"
+    );
+    let announced = app.get_json("/v1/events?action=watch.item_held").await;
+    assert_eq!(announced["items"].as_array().unwrap().len(), 2);
     let held = app
         .get_json(&format!("/v1/watches/{asking}/items?state=held"))
         .await;

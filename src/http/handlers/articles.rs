@@ -14,7 +14,7 @@ use crate::http::pagination::{PageBody, PageParams};
 use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
-use crate::storage::article_captures;
+use crate::storage::article_captures::{self, CaptureRow};
 use crate::storage::article_intake::{self, Intake};
 use crate::storage::articles::{self, PostOutcome};
 use crate::storage::extraction::{self, ApplyRequest, Extraction};
@@ -397,7 +397,14 @@ pub async fn captured_page(
     caller.allow_read()?;
     let (id, n) = path.into_inner();
     let capture = article_captures::get(&mut conn, id, n).await?;
+    captured_page_response(&capture)
+}
+
+/// A captured page as an attachment, with where, what and when it was
+/// fetched in headers (the API's route and the reviewer pages' link).
+pub fn captured_page_response(capture: &CaptureRow) -> Result<HttpResponse, AppError> {
     let page = capture.page()?;
+    let (id, n) = (capture.article_id, capture.revision);
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header((

@@ -17,6 +17,7 @@ use crate::http::handlers::diffs::DiffQuery;
 use crate::http::read_conn::ReadConn;
 use crate::http::server::AppState;
 use crate::storage::SortOrder;
+use crate::storage::article_captures;
 use crate::storage::articles::{self, ArticleRevisionSummary, ArticleView};
 use crate::storage::claims;
 
@@ -93,6 +94,8 @@ struct ArticlePage {
     chrome: Chrome,
     article: ArticleView,
     revisions: Vec<ArticleRevisionSummary>,
+    /// The listed revisions a watch recorded, whose fetched page is kept.
+    captured: Vec<i32>,
     older_revisions: Option<String>,
     from: i32,
     to: i32,
@@ -134,6 +137,8 @@ pub async fn page(
         format!("/ui/articles/{id}?from={from}&to={to}&revisions={cursor}#revisions-heading")
     });
     let revisions = revisions.items;
+    let numbers: Vec<i32> = revisions.iter().map(|r| r.revision).collect();
+    let captured = article_captures::captured_among(&mut conn, id, &numbers).await?;
     let old_spans = claims::appearances_in_article_revision(&mut conn, id, old.revision).await?;
     let new_spans = claims::appearances_in_article_revision(&mut conn, id, new.revision).await?;
     drop(conn);
@@ -197,12 +202,32 @@ pub async fn page(
             timed_out: alignment.timed_out,
             article,
             revisions,
+            captured,
             older_revisions,
             old_pane,
             new_pane,
             carried,
         },
     )
+}
+
+impl ArticlePage {
+    fn has_page(&self, revision: &i32) -> bool {
+        self.captured.contains(revision)
+    }
+}
+
+/// The page a watched revision was read from, as an attachment.
+pub async fn captured_page(
+    _reviewer: Reviewer,
+    path: web::Path<(i64, i32)>,
+    mut conn: ReadConn,
+) -> Result<HttpResponse, UiError> {
+    let (id, n) = path.into_inner();
+    let capture = article_captures::get(&mut conn, id, n).await?;
+    Ok(crate::http::handlers::articles::captured_page_response(
+        &capture,
+    )?)
 }
 
 #[cfg(test)]

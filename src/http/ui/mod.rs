@@ -36,6 +36,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/claims/{id}/comments", web::post().to(claim::comment))
             .route("/claims/{id}/edit", web::post().to(claim::edit))
             .route("/articles/{id}", web::get().to(article::page))
+            .route(
+                "/articles/{id}/revisions/{n}/page",
+                web::get().to(article::captured_page),
+            )
             .route("/stories/{id}/timeline", web::get().to(timeline::page))
             .route("/assets/app.css", web::get().to(assets::stylesheet))
             .default_service(web::to(page::not_found)),
