@@ -44,7 +44,22 @@ struct Report {
     false_changes: usize,
     missed_changes: usize,
     failed_polls: usize,
+    /// The fetched pages kept with the revisions: how many, their size and
+    /// their size compressed.
+    pages_kept: i64,
+    page_bytes: i64,
+    page_bytes_compressed: i64,
     seconds: f64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Kept {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pages: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    bytes: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    compressed: i64,
 }
 
 /// What the local server answers: each document's current text.
@@ -99,7 +114,8 @@ pub fn run(args: &EvalPageChangesArgs) -> anyhow::Result<()> {
         println!(
             "{} documents, {} versions ({} with new words), {} polls in {:.1} s\n\
              revisions recorded {} | documents with one revision per distinct version {} of {} | \
-             false changes {} | missed changes {} | failed polls {}",
+             false changes {} | missed changes {} | failed polls {}\n\
+             pages kept with their revisions {} ({:.1} MB, {:.1} MB compressed)",
             report.documents,
             report.versions,
             report.distinct_versions,
@@ -110,7 +126,10 @@ pub fn run(args: &EvalPageChangesArgs) -> anyhow::Result<()> {
             report.documents,
             report.false_changes,
             report.missed_changes,
-            report.failed_polls
+            report.failed_polls,
+            report.pages_kept,
+            report.page_bytes as f64 / 1e6,
+            report.page_bytes_compressed as f64 / 1e6
         );
     }
     Ok(())
@@ -252,6 +271,17 @@ async fn replay(url: &str, documents: &[Vec<String>]) -> anyhow::Result<Report> 
             report.documents_exact += 1;
         }
     }
+    let kept: Kept = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT count(*) AS pages, coalesce(sum(page_bytes), 0)::bigint AS bytes, \
+             coalesce(sum(octet_length(page_gzip)), 0)::bigint AS compressed FROM article_captures",
+        ),
+        &mut conn,
+    )
+    .await?;
+    report.pages_kept = kept.pages;
+    report.page_bytes = kept.bytes;
+    report.page_bytes_compressed = kept.compressed;
     stop.stop(true).await;
     Ok(report)
 }
