@@ -207,6 +207,19 @@ pub async fn list(
     Ok(Page::from_rows(rows, page.limit, |i| i.id))
 }
 
+/// Articles held for an editor, across every watch, newest first.
+pub async fn held(
+    conn: &mut AsyncPgConnection,
+    page: PageRequest,
+) -> AppResult<Page<WatchItemRow>> {
+    let query = watch_items::table
+        .filter(watch_items::state.eq(ItemState::Held))
+        .select(WatchItemRow::as_select())
+        .into_boxed();
+    let rows: Vec<WatchItemRow> = keyset!(query, watch_items::id, page).load(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |i| i.id))
+}
+
 /// Files a held (or skipped) article into a story: it is followed from the
 /// next poll on, and recorded into that story.
 pub async fn file(

@@ -771,3 +771,62 @@ async fn only_editors_manage_watches_and_bad_requests_write_nothing() {
         .collect();
     assert_eq!(actions, ["watch.deleted", "watch.created"]);
 }
+
+#[tokio::test]
+async fn an_editor_files_a_held_article_from_the_watches_page() {
+    let app = spawn_app().await;
+    let site = FixtureSite::start();
+    let story = app.story("Typhoon").await;
+    serve_article(&site, "/tokyo", "台風で休校", shared(&TOKYO));
+    site.set(
+        "/feed.xml",
+        Answer::ok(
+            "application/rss+xml",
+            rss(&[("台風で休校", &site.url("/tokyo"))]),
+        ),
+    );
+    let watch = add_watch(&app, json!({ "url": site.url("/feed.xml") })).await;
+    assert_eq!(count(&poll(&app, watch).await, "held"), 1);
+
+    // A reviewer sees the watch and what waits, without a form to file it.
+    let (reviewer, _) = crate::pages::signed_in(&app, "rita", Role::Reviewer).await;
+    let html = reviewer.page("/ui/watches").await;
+    assert!(html.contains(&site.url("/feed.xml")), "{html}");
+    assert!(
+        html.contains("台風で休校") && html.contains("held for an editor"),
+        "{html}"
+    );
+    assert!(!html.contains("/file\""), "{html}");
+
+    let (editor, _) = crate::pages::signed_in(&app, "eddie", Role::Editor).await;
+    let html = editor.page("/ui/watches").await;
+    let item = app.get_json(&format!("/v1/watches/{watch}/items")).await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let action = format!("/ui/watches/{watch}/items/{item}/file");
+    assert!(html.contains(&action), "{html}");
+    let csrf = crate::pages::csrf_of(&html);
+    // A story that is not a number is refused, and nothing is filed.
+    let res = editor
+        .post(&action, &[("csrf", csrf.as_str()), ("story_id", "typhoon")])
+        .await;
+    assert_eq!(res.status(), 422, "{}", res.text().await.unwrap());
+    let story_text = story.to_string();
+    let res = editor
+        .post(
+            &action,
+            &[
+                ("csrf", csrf.as_str()),
+                ("story_id", story_text.as_str()),
+                ("back", "/ui/watches"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let report = poll(&app, watch).await;
+    assert_eq!(count(&report, "created"), 1, "{report}");
+    assert_eq!(articles_in(&app, story).await, 1);
+    let filed = app.get_json("/v1/events?action=watch.item_filed").await;
+    assert_eq!(filed["items"][0]["actor"], "eddie");
+    assert!(!editor.page("/ui/watches").await.contains("台風で休校"));
+}

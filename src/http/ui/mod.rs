@@ -4,7 +4,8 @@
 //!
 //! One file per page: [`sign_in`], [`queue`], [`claim`] (the claim page and
 //! its forms), [`article`] (revisions with the claims' spans marked) and
-//! [`timeline`] (a story's events, and its claims at a moment), plus [`session`] (cookies, CSRF), [`page`] (rendering and
+//! [`timeline`] (a story's events, and its claims at a moment),
+//! [`watches`] (watched outlets, and the articles held for a story), plus [`session`] (cookies, CSRF), [`page`] (rendering and
 //! error pages), [`diff_view`] (word diffs as `<ins>`/`<del>`) and
 //! [`assets`] (the stylesheet, embedded in the binary).
 
@@ -17,6 +18,7 @@ pub mod queue;
 pub mod session;
 pub mod sign_in;
 pub mod timeline;
+pub mod watches;
 
 use actix_web::web;
 
@@ -41,6 +43,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(article::captured_page),
             )
             .route("/stories/{id}/timeline", web::get().to(timeline::page))
+            .route("/watches", web::get().to(watches::page))
+            .route(
+                "/watches/{id}/items/{item_id}/file",
+                web::post().to(watches::file),
+            )
             .route("/assets/app.css", web::get().to(assets::stylesheet))
             .default_service(web::to(page::not_found)),
     );
