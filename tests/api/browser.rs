@@ -394,3 +394,76 @@ async fn journey(
     page.goto(&app.url("/ui/queue")).await.unwrap();
     assert_eq!(path_of(page).await, "/ui/sign-in");
 }
+
+#[tokio::test]
+async fn an_editor_files_a_held_article_from_the_watches_page_in_a_real_browser() {
+    use crate::watches::fixture_site::{Answer, FixtureSite};
+    let app = spawn_app().await;
+    let site = FixtureSite::start();
+    let story = app.story("Ferry disaster off Santa Lucia").await;
+    site.set(
+        "/ferry",
+        Answer::ok(
+            "text/html; charset=utf-8",
+            "<!doctype html><html lang=\"el\"><head><title>Ναυάγιο στο λιμάνι</title></head><body>\
+             <nav><a href=\"/\">Αρχική</a></nav><article><h1>Ναυάγιο στο λιμάνι</h1>\
+             <p>Το λιμενικό ανακοίνωσε την Παρασκευή ότι δεκαεπτά επιβάτες διασώθηκαν από το πλοίο που προσάραξε κοντά στο βόρειο λιμάνι.</p>\
+             <p>Η εταιρεία δήλωσε ότι η γραμμή θα μείνει κλειστή μέχρι να ολοκληρωθεί ο έλεγχος της γάστρας από δύτες.</p>\
+             </article></body></html>",
+        ),
+    );
+    let watch = app
+        .create("/v1/watches", json!({ "url": site.url("/ferry") }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let polled: Value = app
+        .post_json(&format!("/v1/watches/{watch}/poll"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(polled["held"], 1, "{polled}");
+
+    let token = app.token_for("eddie", Role::Editor).await;
+    let driver = start_driver().await;
+    let page = browser(&driver).await;
+    page.goto(&app.url("/ui/sign-in")).await.unwrap();
+    let form = page
+        .form(Locator::Css("form[action='/ui/sign-in']"))
+        .await
+        .unwrap();
+    form.set_by_name("token", &token).await.unwrap();
+    form.submit().await.unwrap();
+    arrive(&page, Locator::Css("form.who")).await;
+    page.find(Locator::LinkText("Watches"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrive(&page, Locator::Id("held-heading")).await;
+    assert!(text_of(&page, "main").await.contains("Ναυάγιο στο λιμάνι"));
+    screenshot(&page, "watches").await;
+    let file = page
+        .form(Locator::Css("form[action$='/file']"))
+        .await
+        .unwrap();
+    file.set_by_name("story_id", &story.to_string())
+        .await
+        .unwrap();
+    file.submit().await.unwrap();
+    page.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath("//p[contains(., 'No article is waiting.')]"))
+        .await
+        .expect("the article filed");
+    let polled: Value = app
+        .post_json(&format!("/v1/watches/{watch}/poll"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(polled["created"][0]["url"], site.url("/ferry"), "{polled}");
+    page.close().await.unwrap();
+}

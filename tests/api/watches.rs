@@ -16,7 +16,7 @@ use crate::helpers::{
 };
 #[allow(dead_code)]
 #[path = "../common/fixture_site.rs"]
-mod fixture_site;
+pub(crate) mod fixture_site;
 use fixture_site::{Answer, FixtureSite};
 
 /// An article page in chrome that changes on every request (a clock, a
