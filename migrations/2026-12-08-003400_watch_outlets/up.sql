@@ -17,6 +17,9 @@ CREATE TABLE watches (
     kind                 text CHECK (kind IN ('feed', 'page')),
     paused               boolean NOT NULL DEFAULT false,
     next_poll_at         timestamptz NOT NULL DEFAULT now(),
+    -- Set while a poll runs (by whichever instance), cleared when it ends:
+    -- one poll of a watch at a time, a poll asked for included.
+    polling_since        timestamptz,
     last_polled_at       timestamptz,
     last_success_at      timestamptz,
     last_outcome         text CHECK (last_outcome IN ('fetched', 'not_modified', 'failed')),

@@ -339,6 +339,7 @@ diesel::table! {
         kind -> Nullable<Text>,
         paused -> Bool,
         next_poll_at -> Timestamptz,
+        polling_since -> Nullable<Timestamptz>,
         last_polled_at -> Nullable<Timestamptz>,
         last_success_at -> Nullable<Timestamptz>,
         last_outcome -> Nullable<Text>,

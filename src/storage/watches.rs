@@ -33,6 +33,8 @@ pub struct WatchRow {
     pub paused: bool,
     /// When it polls next (while not paused).
     pub next_poll_at: DateTime<Utc>,
+    /// Since when a poll of it has been running, if one is.
+    pub polling_since: Option<DateTime<Utc>>,
     pub last_polled_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_outcome: Option<PollOutcome>,
@@ -250,37 +252,54 @@ pub async fn lease_due(
 }
 
 /// Leases one watch for a poll asked for now (by an editor or the CLI),
-/// paused or not; 409 while another poll of it runs.
+/// paused or not; 409 while another poll of it runs (here or on another
+/// instance, started within `lease`).
 pub async fn lease_now(
     conn: &mut AsyncPgConnection,
     id: i64,
     lease: Duration,
 ) -> AppResult<WatchRow> {
     conn.transaction(async |conn| {
-        let row: Option<WatchRow> = watches::table
+        let row: WatchRow = watches::table
             .find(id)
             .select(WatchRow::as_select())
             .for_update()
-            .skip_locked()
             .first(conn)
             .await
-            .optional()?;
-        let Some(row) = row else {
-            get(conn, id).await?;
+            .optional()?
+            .ok_or_else(|| AppError::not_found(format!("watch {id}")))?;
+        let now = Utc::now();
+        if row.polling_since.is_some_and(|since| since > now - lease) {
             return Err(AppError::Conflict {
                 detail: format!("watch {id} is being polled; try again shortly"),
                 existing_id: None,
             });
-        };
-        if !row.paused {
-            diesel::update(watches::table.find(id))
-                .set(watches::next_poll_at.eq(Utc::now() + lease))
-                .execute(conn)
-                .await?;
         }
-        Ok(row)
+        let next = if row.paused {
+            row.next_poll_at
+        } else {
+            now + lease
+        };
+        Ok(diesel::update(watches::table.find(id))
+            .set((
+                watches::next_poll_at.eq(next),
+                watches::polling_since.eq(now),
+            ))
+            .returning(WatchRow::as_returning())
+            .get_result(conn)
+            .await?)
     })
     .await
+}
+
+/// Ends a poll that was cut short (the database failed it): the watch may
+/// be polled again at once when asked, and by the poller when due.
+pub async fn release(conn: &mut AsyncPgConnection, id: i64) -> AppResult<()> {
+    diesel::update(watches::table.find(id))
+        .set(watches::polling_since.eq(None::<DateTime<Utc>>))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// How a poll of the watch's own address ended.
@@ -337,6 +356,7 @@ pub async fn finish_poll(
             watches::last_error.eq(result.error.as_deref().map(watch::error_line)),
             watches::consecutive_failures.eq(failures),
             watches::next_poll_at.eq(next),
+            watches::polling_since.eq(None::<DateTime<Utc>>),
             watches::etag.eq(etag),
             watches::last_modified.eq(last_modified),
         ))

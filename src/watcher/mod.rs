@@ -159,8 +159,19 @@ impl Watcher {
 
     /// One poll of a leased watch. A failure of the outlet is the poll's
     /// outcome (and backs the watch off), not an error; an error is the
-    /// database's.
+    /// database's, and ends the poll's lease so that it can be tried again.
     pub async fn poll(&self, pool: &DbPool, watch: WatchRow) -> AppResult<PollReport> {
+        let id = watch.id;
+        let polled = self.poll_leased(pool, watch).await;
+        if polled.is_err()
+            && let Ok(mut conn) = pool.get().await
+        {
+            let _ = watches::release(&mut conn, id).await;
+        }
+        polled
+    }
+
+    async fn poll_leased(&self, pool: &DbPool, watch: WatchRow) -> AppResult<PollReport> {
         let mut report = PollReport::new(&watch);
         let validators = Validators {
             etag: watch.etag.clone(),

@@ -830,3 +830,35 @@ async fn an_editor_files_a_held_article_from_the_watches_page() {
     assert_eq!(filed["items"][0]["actor"], "eddie");
     assert!(!editor.page("/ui/watches").await.contains("台風で休校"));
 }
+
+#[tokio::test]
+async fn a_watch_is_polled_once_at_a_time() {
+    let app = spawn_app().await;
+    let site = FixtureSite::start();
+    let story = app.story("Ferry").await;
+    let mut slow = Answer::ok("text/html", article_page("Ferry runs aground", &FERRY, 1));
+    slow.delay = Duration::from_millis(1_500);
+    site.set("/ferry", slow);
+    let watch = add_watch(
+        &app,
+        json!({ "url": site.url("/ferry"), "story_id": story }),
+    )
+    .await;
+    let path = format!("/v1/watches/{watch}/poll");
+    let empty = json!({});
+    let (first, second) = tokio::join!(app.post_json(&path, &empty), async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let shown = app.get_json(&format!("/v1/watches/{watch}")).await;
+        assert!(shown["polling_since"].is_string(), "{shown}");
+        app.post_json(&path, &empty).await
+    });
+    assert_eq!(second.status(), 409, "{}", second.text().await.unwrap());
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(count(&first, "created"), 1, "{first}");
+    // Once it ended, the watch polls again.
+    let shown = app.get_json(&format!("/v1/watches/{watch}")).await;
+    assert_eq!(shown["polling_since"], Value::Null);
+    let third = poll(&app, watch).await;
+    assert_eq!(count(&third, "unchanged"), 1, "{third}");
+    assert_eq!(site.hits("/ferry"), 2);
+}
