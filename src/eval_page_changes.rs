@@ -44,18 +44,8 @@ struct Report {
 pub fn run(args: &EvalPageChangesArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut report = Report::default();
-    let mut titles: Vec<_> = fs::read_dir(&args.corpus)
-        .with_context(|| format!("reading {}", args.corpus.display()))?
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .collect();
-    titles.sort_by_key(|e| e.file_name());
     let mut churn = Churn(0x5eed);
-    for entry in titles {
-        let versions = read_versions(&entry.path())?;
-        if versions.is_empty() {
-            continue;
-        }
+    for versions in read_corpus(&args.corpus)? {
         report.documents += 1;
         let address = format!("https://wiki.example/{}", report.documents);
         let mut recorded: Option<String> = None;
@@ -120,8 +110,27 @@ pub fn run(args: &EvalPageChangesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every document of the corpus with at least one version, in folder-name
+/// order, each as its versions oldest first.
+pub(crate) fn read_corpus(corpus: &Path) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut folders: Vec<_> = fs::read_dir(corpus)
+        .with_context(|| format!("reading {}", corpus.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .collect();
+    folders.sort_by_key(|e| e.file_name());
+    let mut documents = Vec::new();
+    for folder in folders {
+        let versions = read_versions(&folder.path())?;
+        if !versions.is_empty() {
+            documents.push(versions);
+        }
+    }
+    Ok(documents)
+}
+
 /// A document's versions in order: `0.txt`, `1.txt`, …
-pub(crate) fn read_versions(dir: &Path) -> anyhow::Result<Vec<String>> {
+fn read_versions(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut numbered: Vec<(u32, String)> = Vec::new();
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();

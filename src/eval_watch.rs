@@ -13,7 +13,6 @@ use std::fs;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use anyhow::Context;
 use claimtrail::config::EvalPageChangesArgs;
 use claimtrail::domain::outlet::change::version_key;
 use claimtrail::domain::story::NewStory;
@@ -27,7 +26,7 @@ use claimtrail::storage::{migrate, pool, stories, watches};
 use claimtrail::watcher::{PollReport, Watcher, WatcherSettings};
 use serde::Serialize;
 
-use crate::eval_page_changes::{Churn, read_versions};
+use crate::eval_page_changes::{Churn, read_corpus};
 
 #[derive(Debug, Default, Serialize)]
 struct Report {
@@ -67,19 +66,7 @@ type Served = Arc<Mutex<Vec<Option<String>>>>;
 
 pub fn run(args: &EvalPageChangesArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let mut folders: Vec<_> = fs::read_dir(&args.corpus)
-        .with_context(|| format!("reading {}", args.corpus.display()))?
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .collect();
-    folders.sort_by_key(|e| e.file_name());
-    let mut documents = Vec::new();
-    for folder in folders {
-        let versions = read_versions(&folder.path())?;
-        if !versions.is_empty() {
-            documents.push(versions);
-        }
-    }
+    let documents = read_corpus(&args.corpus)?;
     anyhow::ensure!(
         !documents.is_empty(),
         "no documents in {}",
@@ -225,6 +212,8 @@ async fn replay(url: &str, documents: &[Vec<String>]) -> anyhow::Result<Report> 
         ..Report::default()
     };
     let recorded = |r: &PollReport| r.created.len() + r.revised.len();
+    // Distinct versions per document, counted as the replay meets them.
+    let mut distinct = vec![0usize; documents.len()];
     let longest = documents.iter().map(Vec::len).max().unwrap_or(0);
     for step in 0..longest {
         for (i, versions) in documents.iter().enumerate() {
@@ -235,6 +224,7 @@ async fn replay(url: &str, documents: &[Vec<String>]) -> anyhow::Result<Report> 
             let changed = step == 0 || version_key(&versions[step - 1]) != version_key(text);
             if changed {
                 report.distinct_versions += 1;
+                distinct[i] += 1;
             }
             served.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(text.clone());
             for fetch in 0..2 {
@@ -256,12 +246,7 @@ async fn replay(url: &str, documents: &[Vec<String>]) -> anyhow::Result<Report> 
         }
     }
     let mut conn = db.get().await?;
-    for (i, versions) in documents.iter().enumerate() {
-        let distinct = versions
-            .iter()
-            .enumerate()
-            .filter(|(k, v)| *k == 0 || version_key(&versions[k - 1]) != version_key(v))
-            .count();
+    for (i, distinct) in distinct.into_iter().enumerate() {
         let url = format!("http://{address}/doc/{i}");
         let revisions = claimtrail::storage::articles::find_by_url(&mut conn, &url)
             .await?

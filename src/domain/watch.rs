@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::outlet::link;
-use super::text::match_key;
+use super::text::{char_slice, match_key};
 use super::text_enum;
 use super::validation::{MAX_SHORT_TEXT, Validator};
 use crate::error::AppResult;
@@ -241,9 +241,11 @@ pub fn error_line(message: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let trimmed = one_line.trim();
-    match trimmed.char_indices().nth(MAX_SHORT_TEXT) {
-        Some((at, _)) => format!("{}…", &trimmed[..at]),
-        None => trimmed.to_owned(),
+    let kept = char_slice(trimmed, 0, MAX_SHORT_TEXT);
+    if kept.len() < trimmed.len() {
+        format!("{kept}…")
+    } else {
+        kept.to_owned()
     }
 }
 

@@ -15,6 +15,7 @@ use crate::domain::outlet::change::{Change, compare, version_key};
 use crate::domain::outlet::charset::decode_page;
 use crate::domain::outlet::feed::read_feed;
 use crate::domain::outlet::page::read_page;
+use crate::domain::text::byte_offset;
 use crate::domain::validation::{MAX_SHORT_TEXT, plausible_time};
 use crate::domain::watch::{self, Destination, ItemState, PollOutcome, WatchKind};
 use crate::error::{AppError, AppResult};
@@ -382,26 +383,19 @@ impl Watcher {
         let known = articles::find_by_url(&mut conn, &url).await?;
         if let Some(current) = &known {
             let same_headline = version_key(&current.headline) == version_key(&headline);
-            match compare(&current.body, &read.body) {
-                Change::Same if same_headline => {
+            let change = compare(&current.body, &read.body);
+            if same_headline && change != Change::Changed {
+                if change == Change::Same {
                     report.unchanged += 1;
-                    return watch_items::record_fetch(
-                        &mut conn,
-                        item,
-                        fetched(ItemState::Following, Some(current.id), None),
-                    )
-                    .await;
-                }
-                Change::Cosmetic if same_headline => {
+                } else {
                     report.cosmetic += 1;
-                    return watch_items::record_fetch(
-                        &mut conn,
-                        item,
-                        fetched(ItemState::Following, Some(current.id), None),
-                    )
-                    .await;
                 }
-                _ => {}
+                return watch_items::record_fetch(
+                    &mut conn,
+                    item,
+                    fetched(ItemState::Following, Some(current.id), None),
+                )
+                .await;
             }
         }
         let published_at = read
@@ -558,11 +552,9 @@ fn classify(page: &Page, known: Option<WatchKind>) -> Result<Body, String> {
 }
 
 /// A title cut to what the ledger stores.
-fn short(text: String) -> String {
-    match text.char_indices().nth(MAX_SHORT_TEXT) {
-        Some((at, _)) => text[..at].to_owned(),
-        None => text,
-    }
+fn short(mut text: String) -> String {
+    text.truncate(byte_offset(&text, MAX_SHORT_TEXT));
+    text
 }
 
 #[cfg(test)]
